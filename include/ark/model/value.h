@@ -1,0 +1,100 @@
+// ark::model::Value: the object tree of a persisted model (docs/FORMAT.md §5).
+//
+// A Value is an immutable-once-built tree of typed nodes: the scalars, strings,
+// bytes and containers of Python, object nodes (a qualified type name and a
+// state value), references to blobs (arrays), and back-references to object
+// nodes by id (shared objects and cycles). The Python front builds it when
+// dumping and rebuilds Python objects from it when loading; the runtime
+// compiles predictors from it.
+//
+// Values are cheap to copy (children are shared). Thread safety: const use
+// from several threads is safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ark::model {
+
+enum class Kind {
+  kNull,
+  kBool,
+  kInt,     // fits int64
+  kBigInt,  // outside int64: decimal digits with optional '-'
+  kFloat,   // any float64, NaN and ±inf included, bits preserved
+  kString,  // UTF-8
+  kBytes,
+  kList,
+  kTuple,
+  kDict,    // ordered (key, value) pairs; keys are any Value
+  kObject,  // qualified type name + state, optional id
+  kArray,   // blob index
+  kRef,     // id of an object node
+};
+
+const char* KindName(Kind kind);
+
+class Value {
+ public:
+  Value();  // null
+
+  static Value Null();
+  static Value Bool(bool v);
+  static Value Int(int64_t v);
+  // REQUIRES: digits is an optional '-' then decimal digits, no leading zeros.
+  static Value BigInt(std::string digits);
+  static Value Float(double v);
+  static Value String(std::string v);
+  static Value Bytes(std::string v);
+  static Value List(std::vector<Value> items);
+  static Value Tuple(std::vector<Value> items);
+  static Value Dict(std::vector<std::pair<Value, Value>> items);
+  static Value Object(std::string type_name, Value state, std::optional<int64_t> id = std::nullopt);
+  static Value Array(uint64_t blob_index);
+  static Value Ref(int64_t id);
+
+  Kind kind() const { return kind_; }
+  bool is(Kind k) const { return kind_ == k; }
+
+  // Accessors. REQUIRES: the matching kind (checked; throws ark::Error
+  // kInvalidArgument on a mismatch rather than misbehaving).
+  bool as_bool() const;
+  int64_t as_int() const;
+  double as_float() const;
+  const std::string& as_string() const;   // kString, kBytes, kBigInt (digits)
+  const std::vector<Value>& items() const;  // kList, kTuple
+  const std::vector<std::pair<Value, Value>>& dict_items() const;
+  const std::string& type_name() const;   // kObject
+  const Value& state() const;             // kObject
+  std::optional<int64_t> object_id() const;  // kObject
+  uint64_t blob_index() const;            // kArray
+  int64_t ref_id() const;                 // kRef
+
+  // Looks up a string key of a kDict; nullptr when absent or not a dict.
+  const Value* Find(const std::string& key) const;
+
+  // Structural equality (floats compare by bits).
+  bool operator==(const Value& other) const;
+
+ private:
+  struct Node;
+  Kind kind_ = Kind::kNull;
+  std::shared_ptr<const Node> node_;  // null for kNull
+};
+
+// Encodes a tree as the manifest's JSON (FORMAT.md §5).
+nlohmann::ordered_json ToJson(const Value& value);
+
+// Decodes and validates a manifest tree: every tag well formed, `$array`
+// below `blob_count`, `$ref` naming an id defined earlier or enclosing, ids
+// unique, depth within the format limit. Throws ark::Error(kBadManifest)
+// naming the JSON path of the first problem.
+Value FromJson(const nlohmann::ordered_json& json, uint64_t blob_count);
+
+}  // namespace ark::model

@@ -1,0 +1,88 @@
+"""_ark: the private native module behind the `ark` package (src/python/_ark.cc).
+
+Thin by design: it writes and reads .ark containers and converts object trees
+between Python and the C++ model layer. Everything Pythonic (walking sklearn
+objects, trust checks, metadata) lives in the plain Python package `ark`.
+
+Errors: every failure of the core raises `_ark.FormatError` or one of its
+subclasses (one per ark::ErrorCode), carrying `.code` (e.g. "checksum_mismatch").
+The GIL is released around compression, decompression, hashing and I/O.
+
+Object trees cross as plain Python values:
+  None, bool, int (any size), float, str, bytes, list, tuple, dict (any keys)
+  Object(type_name, state, id=None)  -> object node
+  ArrayRef(index)                    -> reference to blob `index`
+  Ref(id)                            -> back-reference to an object node's id
+"""
+from typing import Any, Callable, Optional, Sequence
+import numpy as np
+
+class FormatError(Exception):
+    code: str
+class IoError(FormatError): ...                  # code "io"
+class InvalidArgumentError(FormatError): ...     # "invalid_argument"
+class TruncatedError(FormatError): ...           # "truncated"
+class BadMagicError(FormatError): ...            # "bad_magic"
+class UnsupportedVersionError(FormatError): ...  # "unsupported_version"
+class OutOfBoundsError(FormatError): ...         # "out_of_bounds"
+class OverlapError(FormatError): ...             # "overlap"
+class LimitExceededError(FormatError): ...       # "limit_exceeded"
+class BadManifestError(FormatError): ...         # "bad_manifest"
+class UnknownDtypeError(FormatError): ...        # "unknown_dtype"
+class SizeOverflowError(FormatError): ...        # "size_overflow"
+class ChecksumMismatchError(FormatError): ...    # "checksum_mismatch"
+class CodecError(FormatError): ...               # "codec_error"
+
+class Object:
+    type_name: str
+    state: Any
+    id: Optional[int]
+    def __init__(self, type_name: str, state: Any, id: Optional[int] = None) -> None: ...
+
+class ArrayRef:
+    index: int
+    def __init__(self, index: int) -> None: ...
+
+class Ref:
+    id: int
+    def __init__(self, id: int) -> None: ...
+
+class Writer:
+    """Writes an .ark file. Pass a path, or None to build the file in memory."""
+    def __init__(self, path: Optional[str], threads: int = 0, fsync: bool = True) -> None: ...
+    def add_array(self, array: np.ndarray, codec: str = "none", level: int = 0,
+                  shuffle: bool = False, chunk_size: int = 0, aux: bool = False) -> int:
+        """Adds a numpy array (any non-object dtype, structured included; made
+        C-contiguous little-endian first if needed) and returns its blob index.
+        The array is referenced, not copied: keep it unchanged until finish()."""
+    def finish(self, root: Any, sections: Optional[dict] = None) -> None:
+        """Writes the manifest and publishes the file atomically. `sections`
+        must be JSON-compatible (str keys; None/bool/int/float/str/list/dict)."""
+    def getvalue(self) -> bytes:
+        """In-memory writers, after finish(): the file's bytes."""
+    def abort(self) -> None:
+        """Discards everything written; the destination is left untouched."""
+    file_digest: str   # hex, after finish()
+    model_digest: str  # "sha256:<hex>", after finish()
+    file_size: int
+
+class Reader:
+    """Opens an .ark file (mmap) or bytes; only the manifest is parsed."""
+    def __init__(self, source: str | bytes, verify_on_access: bool = True) -> None: ...
+    version: tuple[int, int]
+    file_size: int
+    file_digest: str
+    model_digest: str
+    blob_count: int
+    def manifest_json(self) -> str: ...
+    def root(self) -> Any:
+        """The object tree as Python values (Object / ArrayRef / Ref markers)."""
+    def sections(self) -> dict: ...
+    def blob_info(self, index: int) -> dict:
+        """{"offset", "stored_size", "raw_size", "dtype" (np.dtype), "shape" (tuple),
+        "codec", "level", "filter", "sha256", "aux"}"""
+    def array(self, index: int) -> np.ndarray:
+        """The blob as a numpy array. Uncompressed: a read-only view of the
+        mapped file (no copy). Compressed: a fresh writable array."""
+    def verify(self, progress: Optional[Callable[[int, int], None]] = None) -> None:
+        """Checks every digest; raises the first problem."""
