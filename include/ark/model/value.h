@@ -48,6 +48,8 @@ class Value {
   static Value Bool(bool v);
   static Value Int(int64_t v);
   // REQUIRES: digits is an optional '-' then decimal digits, no leading zeros.
+  // Throws ark::Error(kInvalidArgument) otherwise, and for values inside
+  // int64 (those are Int: each integer has one encoding).
   static Value BigInt(std::string digits);
   static Value Float(double v);
   static Value String(std::string v);
@@ -84,11 +86,19 @@ class Value {
 
  private:
   struct Node;
+  void Expect(Kind k) const;  // throws kInvalidArgument unless kind_ == k
+
   Kind kind_ = Kind::kNull;
-  std::shared_ptr<const Node> node_;  // null for kNull
+  // Scalars (bool, int, float bits, blob index, ref id) live inline so that
+  // big lists of numbers cost no allocation per item.
+  uint64_t scalar_ = 0;
+  std::shared_ptr<const Node> node_;  // strings, containers, objects; else null
 };
 
-// Encodes a tree as the manifest's JSON (FORMAT.md §5).
+// Encodes a tree as the manifest's JSON (FORMAT.md §5), in the one canonical
+// spelling that FromJson accepts. Throws ark::Error(kInvalidArgument) for a
+// tree no reader could accept: nesting beyond the format's depth limit, a
+// string that is not UTF-8, a plain-string-keyed dict with a repeated key.
 nlohmann::ordered_json ToJson(const Value& value);
 
 // Decodes and validates a manifest tree: every tag well formed, `$array`

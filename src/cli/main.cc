@@ -1,0 +1,76 @@
+// The `ark` command: parses the command line and dispatches to a subcommand.
+//
+// Whatever happens below, the process ends with a documented exit status and
+// at most a one-line message: the last-resort handlers here turn anything the
+// subcommands did not (an allocation failure, a bug) into exit status 1
+// rather than a stack trace or an abort.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <new>
+#include <string>
+
+#include "ark/format/limits.h"
+#include "commands.h"
+
+namespace {
+
+// Kept in step with project(ark VERSION ...) in CMakeLists.txt.
+constexpr char kArkVersion[] = "0.1.0";
+
+std::string VersionText() {
+  return std::string("ark ") + kArkVersion + " (file format " +
+         std::to_string(ark::format::kMajorVersion) + "." +
+         std::to_string(ark::format::kMinorVersion) + ")";
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "ark: inspect and check .ark model files (scikit-learn models stored safely:\n"
+      "no code runs on load, every byte is covered by SHA-256).",
+      "ark"};
+  app.set_version_flag("--version", VersionText(), "Print the version and exit");
+  app.require_subcommand(1);
+  app.footer(
+      std::string("\nExamples:\n"
+                  "  ark inspect model.ark           what is inside, and what takes the space\n"
+                  "  ark inspect model.ark --json    the same, for scripts\n"
+                  "  ark verify model.ark            check every checksum\n"
+                  "\nRun 'ark COMMAND --help' for the options of a command.\n\n") +
+      ark::cli::kExitCodeHelp);
+
+  ark::cli::InspectOptions inspect_options;
+  ark::cli::VerifyOptions verify_options;
+  CLI::App* inspect = ark::cli::AddInspectCommand(app, inspect_options);
+  CLI::App* verify = ark::cli::AddVerifyCommand(app, verify_options);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help and --version are "errors" to CLI11 that exit with 0.
+    const int status = app.exit(e);
+    return status == 0 ? ark::cli::kExitOk : ark::cli::kExitUsage;
+  }
+  if (inspect->parsed()) return ark::cli::RunInspect(inspect_options);
+  if (verify->parsed()) return ark::cli::RunVerify(verify_options);
+  std::cerr << "ark: no command given; run 'ark --help'\n";
+  return ark::cli::kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const ark::Error& e) {
+    std::cerr << "ark: " << e.what() << "\n";
+    return ark::cli::ExitCodeFor(e.code());
+  } catch (const std::bad_alloc&) {
+    std::cerr << "ark: out of memory\n";
+  } catch (const std::exception& e) {
+    std::cerr << "ark: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "ark: internal error\n";
+  }
+  return ark::cli::kExitError;
+}
