@@ -50,11 +50,12 @@ class Ref:
 class Writer:
     """Writes an .ark file. Pass a path, or None to build the file in memory."""
     def __init__(self, path: Optional[str], threads: int = 0, fsync: bool = True) -> None: ...
-    def add_array(self, array: np.ndarray, codec: str = "none", level: int = 0,
+    def add_array(self, array: np.ndarray, codec: str = "none", level: Optional[int] = None,
                   shuffle: bool = False, chunk_size: int = 0, aux: bool = False) -> int:
         """Adds a numpy array (any non-object dtype, structured included; made
         C-contiguous little-endian first if needed) and returns its blob index.
-        The array is referenced, not copied: keep it unchanged until finish()."""
+        The array is referenced, not copied: keep it unchanged until finish().
+        `level` None means the codec's default (0 is a valid lzma level)."""
     def finish(self, root: Any, sections: Optional[dict] = None) -> None:
         """Writes the manifest and publishes the file atomically. `sections`
         must be JSON-compatible (str keys; None/bool/int/float/str/list/dict)."""

@@ -16,7 +16,7 @@
 namespace {
 
 // Kept in step with project(ark VERSION ...) in CMakeLists.txt.
-constexpr char kArkVersion[] = "0.1.0";
+constexpr char kArkVersion[] = ARK_VERSION;
 
 std::string VersionText() {
   return std::string("ark ") + kArkVersion + " (file format " +

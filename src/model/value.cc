@@ -38,6 +38,10 @@ struct Value::Node {
 
 namespace {
 
+// The tree sits inside the manifest object, so its root is JSON level 2 of
+// the document whose depth the reader limits (FORMAT.md §7).
+constexpr int kRootDepth = 2;
+
 constexpr uint64_t kCanonicalNanBits = 0x7ff8000000000000ull;
 
 [[noreturn]] void Fail(const std::string& path, const std::string& what) {
@@ -234,7 +238,7 @@ class PathScope {
 
 class Encoder {
  public:
-  // `depth` is the JSON nesting level the value's encoding sits at (root: 1).
+  // `depth` is the JSON nesting level the value's encoding sits at (root: kRootDepth).
   Json Encode(const Value& v, int depth) {
     bool scalar = v.is(Kind::kNull) || v.is(Kind::kBool) || v.is(Kind::kInt) ||
                   v.is(Kind::kString) || (v.is(Kind::kFloat) && std::isfinite(v.as_float()));
@@ -355,7 +359,7 @@ class Decoder {
  public:
   explicit Decoder(uint64_t blob_count) : blob_count_(blob_count) {}
 
-  // `depth` is the JSON nesting level of `j` (root: 1).
+  // `depth` is the JSON nesting level of `j` (root: kRootDepth).
   Value Decode(const Json& j, int depth) {
     if (j.is_structured()) CheckDepth(depth);
     switch (j.type()) {
@@ -815,10 +819,10 @@ bool Value::operator==(const Value& other) const {
   return false;
 }
 
-nlohmann::ordered_json ToJson(const Value& value) { return Encoder().Encode(value, 1); }
+nlohmann::ordered_json ToJson(const Value& value) { return Encoder().Encode(value, kRootDepth); }
 
 Value FromJson(const nlohmann::ordered_json& json, uint64_t blob_count) {
-  return Decoder(blob_count).Decode(json, 1);
+  return Decoder(blob_count).Decode(json, kRootDepth);
 }
 
 }  // namespace ark::model
