@@ -6,6 +6,8 @@ what they handle:
 - FormatError (and one subclass per problem, e.g. ChecksumMismatchError):
   the file is not a valid .ark file. These come from the native module.
 - UntrustedTypeError: the file names types that are not trusted; lists them all.
+  ForbiddenTypeError (a subclass): it names things ark never loads (os.system...).
+- InvalidObjectError: the object tree is malformed or inconsistent.
 - UnstorableObjectError: dump() met an object it cannot store safely
   (a lambda, a locally defined function, an open file...).
 - ValidationError: the loaded model does not reproduce its stored
@@ -49,6 +51,29 @@ class UntrustedTypeError(ArkError):
             f"untrusted types{where}: {', '.join(self.types)}. "
             f"Review them, then pass trusted={self.types!r} to load them."
         )
+
+
+class ForbiddenTypeError(UntrustedTypeError):
+    """The file names objects that ark never loads, even when trusted (e.g. os.system)."""
+
+    def __init__(self, types, forbidden, path=None):
+        super().__init__(types, path)
+        self.forbidden = sorted(set(forbidden))
+        self.args = (
+            f"refusing to load{' ' + str(path) if path else ''}: it names "
+            f"{', '.join(self.forbidden)}, which can run code or reach the system and are "
+            f"never loaded, even with trusted=. A model file has no need of them: treat this "
+            f"file as hostile. All untrusted names: {', '.join(self.types)}.",
+        )
+
+    def __str__(self):
+        return self.args[0]
+
+
+class InvalidObjectError(ArkError, ValueError):
+    """The object tree is malformed or inconsistent (a hostile or corrupt file):
+    a node of the wrong shape, a dangling reference, a tree whose node arrays
+    point out of range..."""
 
 
 class UnstorableObjectError(ArkError, TypeError):

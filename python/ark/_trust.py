@@ -1,0 +1,396 @@
+"""The trust list: which names a file may make ark import and build. One place, reviewed.
+
+Contract
+--------
+A file names Python objects in two ways (docs/OBJECTS.md): an object node's
+type name (a class ark instantiates with ``cls.__new__`` and fills with
+state) and a global reference (``ark.global``: a function, class or ufunc
+by ``module:qualname``). Both are checked here, in two steps:
+
+1. By name alone, before anything is imported (``untrusted_names``,
+   ``forbidden_names``). This is what ``ark.get_untrusted_types`` reports and
+   what ``ark.load`` checks before rebuilding anything.
+2. When a trusted name is resolved (``resolve_class``, ``resolve_global``):
+   only then is its module imported, and the object found must really be what
+   the name says - defined under exactly that name (no re-exports, so
+   ``sklearn.foo.os.system`` cannot pass as scikit-learn), a class where a
+   class is needed, and for default-trusted names defined inside the trusted
+   library.
+
+Trusted by default
+------------------
+- the node kinds of ``_kinds`` (ark's own fixed constructors);
+- scikit-learn's classes and functions (``sklearn.*``), except modules that
+  touch the file system, the network or run code (``SKLEARN_UNTRUSTED_MODULES``);
+- numpy scalar types, numpy and scipy.special ufuncs, a vetted list of pure
+  numpy functions;
+- a fixed list of builtins (plain data classes and a few pure functions).
+
+Everything else loads only when the caller names it in ``trusted=``.
+
+Never trusted, even when named in ``trusted=``: names that can run code or
+reach the system (``FORBIDDEN_MODULES``, ``FORBIDDEN_NAMES``), e.g.
+``os.system``, ``builtins.eval``, ``subprocess.Popen``. A user who pastes the
+output of ``get_untrusted_types`` into ``trusted=`` without reading it must
+still not get a shell; no legitimate model needs these.
+"""
+import enum
+import importlib
+import sys
+
+import numpy as np
+
+from . import _kinds
+from .errors import ForbiddenTypeError, InvalidObjectError, UntrustedTypeError  # noqa: F401
+
+# --- the lists ---------------------------------------------------------------
+
+# Top-level modules (and everything below them) that are never loaded.
+FORBIDDEN_MODULES = frozenset({
+    "os", "posix", "nt", "posixpath", "ntpath", "subprocess", "sys", "importlib", "imp",
+    "pickle", "_pickle", "cPickle", "copyreg", "copy_reg", "marshal", "shelve", "dill",
+    "cloudpickle", "joblib", "runpy", "code", "codeop", "pty", "pdb", "bdb", "ctypes",
+    "_ctypes", "multiprocessing", "concurrent", "threading", "_thread", "signal", "shutil",
+    "socket", "_socket", "ssl", "http", "urllib", "ftplib", "smtplib", "webbrowser",
+    "tempfile", "io", "_io", "pathlib", "glob", "fileinput", "zipfile", "tarfile",
+    "asyncio", "platform", "inspect", "types", "gc", "operator", "_operator", "functools",
+    "_functools", "site", "sysconfig", "ensurepip", "venv", "pip", "setuptools",
+    "distutils", "builtins_", "__main__", "atexit", "weakref", "resource", "syslog",
+    "mmap", "select", "selectors", "fcntl", "termios", "tty", "pwd", "grp", "spwd",
+    "crypt", "sqlite3", "dbm", "logging", "warnings", "traceback", "trace", "timeit",
+    "cProfile", "profile", "pstats", "doctest", "unittest", "pydoc", "zipimport",
+    "pkgutil", "modulefinder", "ast", "dis", "compileall", "py_compile", "codecs",
+    "IPython", "ipykernel", "pytest", "_pytest", "ark", "_ark",
+})
+
+FORBIDDEN_NAMES = frozenset({
+    "builtins.eval", "builtins.exec", "builtins.compile", "builtins.__import__",
+    "builtins.open", "builtins.getattr", "builtins.setattr", "builtins.delattr",
+    "builtins.globals", "builtins.locals", "builtins.vars", "builtins.input",
+    "builtins.breakpoint", "builtins.exit", "builtins.quit", "builtins.help",
+    "builtins.__build_class__", "builtins.memoryview", "builtins.type",
+    "builtins.super", "builtins.property", "builtins.classmethod", "builtins.staticmethod",
+    "builtins.print", "builtins.dir", "builtins.id", "builtins.hash", "builtins.iter",
+    "builtins.next", "builtins.callable", "builtins.isinstance", "builtins.issubclass",
+    "builtins.object",
+    # numpy functions that read or write files or unpickle.
+    "numpy.load", "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt",
+    "numpy.loadtxt", "numpy.genfromtxt", "numpy.fromfile", "numpy.fromregex",
+    "numpy.memmap", "numpy.DataSource", "numpy.info", "numpy.source", "numpy.lookfor",
+})
+
+# numpy / scipy sub-packages whose members are never loaded.
+FORBIDDEN_PREFIXES = (
+    "numpy.lib.npyio.", "numpy.lib.format.", "numpy.ctypeslib.", "numpy.f2py.",
+    "numpy.distutils.", "numpy.testing.", "numpy.compat.", "numpy.lib._datasource.",
+    "scipy.io.", "scipy._lib.", "scipy.misc.",
+)
+
+# scikit-learn modules whose contents are not trusted by default: they touch
+# files or the network (datasets, tree export), run code (testing helpers,
+# build utilities), change global configuration, or merely re-export other
+# libraries. A user may still trust a named member explicitly.
+SKLEARN_UNTRUSTED_MODULES = (
+    "sklearn.datasets", "sklearn.externals", "sklearn.utils._testing",
+    "sklearn.utils.estimator_checks", "sklearn.utils.fixes", "sklearn.utils._show_versions",
+    "sklearn.utils._joblib", "sklearn.utils.parallel", "sklearn.utils._mocking",
+    "sklearn._config", "sklearn._build_utils", "sklearn.__check_build", "sklearn.conftest",
+    "sklearn._distributor_init", "sklearn.tree._export", "sklearn.tests",
+    "sklearn.experimental", "sklearn._min_dependencies",
+)
+
+# Pure numpy functions (no I/O, no callbacks) people pass to FunctionTransformer,
+# aggregation parameters and the like, by their short name: a name is trusted
+# when it lies under numpy and resolves to numpy.<short name> itself. ufuncs
+# are trusted without listing.
+NUMPY_FUNCTIONS = frozenset((
+    "mean", "median", "average", "sum", "prod", "std", "var", "amin", "amax", "ptp",
+    "nanmean", "nanmedian", "nansum", "nanprod", "nanstd", "nanvar", "nanmin", "nanmax",
+    "percentile", "quantile", "nanpercentile", "nanquantile", "cumsum", "cumprod",
+    "nancumsum", "nancumprod", "diff", "clip", "around", "round_", "sort", "argsort",
+    "argmax", "argmin", "nanargmax", "nanargmin", "ravel", "squeeze", "transpose",
+    "asarray", "asanyarray", "ascontiguousarray", "atleast_1d", "atleast_2d",
+    "atleast_3d", "hstack", "vstack", "column_stack", "concatenate", "stack", "dot",
+    "where", "nan_to_num", "unique", "count_nonzero", "any", "all", "zeros_like",
+    "ones_like", "full_like", "empty_like", "real", "imag", "angle", "sinc", "i0",
+    "interp", "digitize", "bincount", "histogram", "outer", "inner", "cross",
+    "tensordot", "einsum", "flip", "fliplr", "flipud", "rot90", "reshape", "swapaxes",
+    "moveaxis", "roll", "tile", "repeat", "trim_zeros", "isclose", "array_equal",
+    "isreal", "iscomplex", "log1p", "expm1", "abs", "sign",
+))
+
+# scipy.special functions commonly used in transformers, by short name (ufuncs
+# and pure functions); a name is trusted when it lies under scipy.special and
+# resolves to scipy.special.<short name> itself.
+SCIPY_SPECIAL_FUNCTIONS = frozenset((
+    "expit", "logit", "log_expit", "erf", "erfc", "erfinv", "erfcinv", "gammaln",
+    "boxcox", "boxcox1p", "inv_boxcox", "inv_boxcox1p", "xlogy", "xlog1py", "ndtr",
+    "ndtri", "log_ndtr", "softmax", "log_softmax", "logsumexp", "entr", "rel_entr",
+    "kl_div", "digamma", "psi", "gamma", "loggamma", "sinc", "exp1", "exp2", "exp10",
+    "cbrt", "expm1", "log1p", "round",
+))
+
+# Builtins that may appear as class references (e.g. dtype=float) or pure functions.
+BUILTIN_GLOBALS = frozenset(
+    "builtins." + n for n in (
+        "int", "float", "complex", "bool", "str", "bytes", "bytearray", "list", "tuple",
+        "dict", "set", "frozenset", "slice", "range", "abs", "len", "min", "max", "sum",
+        "round", "sorted", "any", "all", "divmod", "pow", "Ellipsis", "NotImplemented",
+    )
+)
+
+# Standard-library classes whose instances are plain data (rebuilt from state).
+STDLIB_CLASSES = frozenset({
+    "collections.OrderedDict", "collections.defaultdict", "collections.Counter",
+    "datetime.datetime", "datetime.date", "datetime.time",
+    "datetime.timedelta", "datetime.timezone", "decimal.Decimal", "fractions.Fraction",
+})
+
+# scipy classes that scikit-learn keeps in fitted estimators (SplineTransformer's
+# splines); plain data rebuilt from their instance dict, validated by _checks.
+SCIPY_CLASSES = frozenset({"scipy.interpolate._bsplines.BSpline"})
+
+_NUMPY_SCALAR_CLASSES = frozenset(
+    "numpy." + t.__name__ for t in set(np.sctypeDict.values())
+    if getattr(np, t.__name__, None) is t
+) | {"numpy.generic", "numpy.number", "numpy.integer", "numpy.floating",
+     "numpy.signedinteger", "numpy.unsignedinteger", "numpy.inexact", "numpy.complexfloating"}
+
+
+# --- step 1: by name ------------------------------------------------------------
+
+def is_forbidden(name):
+    """True for names that load never accepts, trusted= or not."""
+    top = name.split(".", 1)[0]
+    return (top in FORBIDDEN_MODULES or name in FORBIDDEN_NAMES
+            or name.startswith(FORBIDDEN_PREFIXES) or "__" in name.replace("__init__", "")
+            or not _is_dotted_identifier(name))
+
+
+def _is_dotted_identifier(name):
+    parts = name.split(".")
+    return len(parts) >= 2 and all(p.isidentifier() for p in parts)
+
+
+def _in_sklearn(name):
+    if not name.startswith("sklearn."):
+        return False
+    for module in SKLEARN_UNTRUSTED_MODULES:
+        if name == module or name.startswith(module + "."):
+            return False
+    # Test packages anywhere under sklearn (sklearn.linear_model.tests...).
+    return ".tests." not in name and "._testing" not in name
+
+
+def trusted_by_default(name, is_global):
+    """Whether `name` is trusted without the caller naming it. `is_global`:
+    the name comes from a global reference (functions allowed), not from an
+    object node (which instantiates a class)."""
+    if name in _kinds.KINDS and not is_global:
+        return True
+    if is_forbidden(name):
+        return False
+    if _in_sklearn(name) or name in STDLIB_CLASSES or name in SCIPY_CLASSES:
+        return True
+    if not is_global:
+        return False
+    if name in BUILTIN_GLOBALS or name in _NUMPY_SCALAR_CLASSES:
+        return True
+    short = name.rsplit(".", 1)[1]
+    if name.startswith("numpy."):
+        return short in NUMPY_FUNCTIONS or (
+            name.count(".") == 1 and isinstance(getattr(np, short, None), np.ufunc))
+    if name.startswith("scipy.special."):
+        return short in SCIPY_SPECIAL_FUNCTIONS
+    return False
+
+
+def collect_names(root):
+    """Returns ({object type names}, {global reference names}) used in a tree
+    of _ark values. Iterative: a hostile tree's depth costs no stack."""
+    from _ark import Object  # noqa: PLC0415  (the native module is imported lazily by ark)
+
+    classes, globals_ = set(), set()
+    stack = [root]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        v = pop()
+        t = type(v)
+        if t is list or t is tuple:
+            push(v)
+        elif t is dict:
+            push(v.keys())
+            push(v.values())
+        elif t is Object:
+            name = v.type_name
+            if name == _kinds.GLOBAL:
+                globals_.add(global_name(v.state))
+            else:
+                classes.add(name)
+                stack.append(v.state)
+    return classes, globals_
+
+
+def global_name(state):
+    """'module:qualname' -> 'module.qualname'. Raises for anything else."""
+    if type(state) is not str or state.count(":") != 1:
+        raise InvalidObjectError(f"malformed global reference {state!r}: expected 'module:qualname'")
+    module, qualname = state.split(":")
+    name = f"{module}.{qualname}"
+    if not _is_dotted_identifier(name):
+        raise InvalidObjectError(f"malformed global reference {state!r}")
+    return name
+
+
+def _user_trusts(name, trusted, is_global):
+    """Whether the caller's `trusted` covers `name`. A global reference is
+    also covered by the class or module that encloses it (trusting
+    mypkg.Color covers the member mypkg.Color.RED)."""
+    if name in trusted:
+        return True
+    if is_global:
+        parts = name.split(".")
+        return any(".".join(parts[:i]) in trusted for i in range(2, len(parts)))
+    return False
+
+
+def untrusted_names(classes, globals_, trusted=()):
+    """Sorted names that need the caller's trust: neither trusted by default
+    nor named in `trusted` (forbidden names are always included)."""
+    trusted = set(trusted or ())
+    out = set()
+    for names, is_global in ((classes, False), (globals_, True)):
+        for name in names:
+            if not is_global and name in _kinds.KINDS:
+                continue
+            if is_forbidden(name) or not (trusted_by_default(name, is_global)
+                                          or _user_trusts(name, trusted, is_global)):
+                out.add(name)
+    return sorted(out)
+
+
+def check(classes, globals_, trusted=(), path=None):
+    """Raises UntrustedTypeError (ForbiddenTypeError when any is forbidden)
+    listing every untrusted name at once."""
+    bad = untrusted_names(classes, globals_, trusted)
+    if bad:
+        forbidden = [n for n in bad if is_forbidden(n)]
+        if forbidden:
+            raise ForbiddenTypeError(bad, forbidden, path)
+        raise UntrustedTypeError(bad, path)
+
+
+# --- step 2: resolving a name that passed step 1 ----------------------------------
+
+def _import_owner(name):
+    """Finds the module that `name` lives in and the attribute path below it.
+    Tries the longest dotted prefix first, preferring modules already loaded."""
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module_name = ".".join(parts[:cut])
+        module = sys.modules.get(module_name)
+        if module is None:
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError:
+                continue
+        return module, parts[cut:]
+    raise InvalidObjectError(f"cannot import any module of {name!r}")
+
+
+def _lookup(name, module_name=None, qualname=None):
+    if module_name is None:
+        module, path = _import_owner(name)
+    else:
+        try:
+            module = sys.modules.get(module_name) or importlib.import_module(module_name)
+        except ImportError as e:
+            raise InvalidObjectError(f"cannot import module {module_name!r} for {name!r}: {e}") from e
+        path = qualname.split(".")
+    obj = module
+    for i, attr in enumerate(path):
+        if i and not isinstance(obj, type):
+            # Only classes may be walked through (nested classes, methods);
+            # never other modules or instances.
+            raise InvalidObjectError(f"{name!r} does not name an object defined in a module")
+        try:
+            obj = getattr(obj, attr)
+        except AttributeError:
+            raise InvalidObjectError(f"{name!r} does not exist in the installed packages") from None
+    return module, obj
+
+
+def _canonical(obj):
+    return f"{getattr(obj, '__module__', None)}.{getattr(obj, '__qualname__', None)}"
+
+
+def _defined_in_trusted_library(name, obj):
+    """For default-trusted names: the object must belong to the library the
+    name claims, not be a foreign object re-exported there."""
+    if _in_sklearn(name):
+        return str(getattr(obj, "__module__", "")).startswith("sklearn.")
+    if name in STDLIB_CLASSES or name in BUILTIN_GLOBALS:
+        return True
+    if name in SCIPY_CLASSES:
+        return str(getattr(obj, "__module__", "")).startswith("scipy.")
+    if name in _NUMPY_SCALAR_CLASSES:
+        return isinstance(obj, type) and issubclass(obj, np.generic)
+    short = name.rsplit(".", 1)[1]
+    if name.startswith("numpy."):
+        return getattr(np, short, None) is obj
+    if name.startswith("scipy.special."):
+        import scipy.special  # noqa: PLC0415  (trusted library; imported on demand)
+
+        return getattr(scipy.special, short, None) is obj
+    return False
+
+
+def _verify(name, obj, user_trusted, is_global):
+    """Step 2 for a resolved object; raises unless it is what its name claims."""
+    if not _user_trusts(name, user_trusted, is_global) and not _defined_in_trusted_library(name, obj):
+        raise UntrustedTypeError([name])
+    if isinstance(obj, np.ufunc):
+        return  # ufuncs carry no __module__; the lookup found this very object at `name`
+    if isinstance(obj, enum.Enum):
+        canonical = f"{_canonical(type(obj))}.{obj.name}"
+        if canonical != name:
+            raise InvalidObjectError(f"{name!r} resolves to the enum member {canonical!r}")
+        return
+    if _canonical(obj) != name:
+        raise InvalidObjectError(
+            f"{name!r} resolves to {_canonical(obj)!r}: ark loads objects only by the name "
+            f"they are defined under")
+
+
+class Resolver:
+    """Resolves names to classes and globals, with the trust check; caches per name."""
+
+    def __init__(self, trusted=()):
+        self.trusted = frozenset(trusted or ())
+        self._classes = {}
+        self._globals = {}
+
+    def resolve_class(self, name):
+        cls = self._classes.get(name)
+        if cls is None:
+            if is_forbidden(name) or not (trusted_by_default(name, False) or name in self.trusted):
+                raise UntrustedTypeError([name])
+            _, cls = _lookup(name)
+            if not isinstance(cls, type):
+                raise InvalidObjectError(f"{name!r} is an object node's type but not a class")
+            _verify(name, cls, self.trusted, False)
+            self._classes[name] = cls
+        return cls
+
+    def resolve_global(self, state):
+        obj = self._globals.get(state)
+        if obj is None:
+            name = global_name(state)
+            if is_forbidden(name) or not (trusted_by_default(name, True)
+                                          or _user_trusts(name, self.trusted, True)):
+                raise UntrustedTypeError([name])
+            module_name, qualname = state.split(":")
+            _, obj = _lookup(name, module_name, qualname)
+            _verify(name, obj, self.trusted, True)
+            self._globals[state] = obj
+        return obj
