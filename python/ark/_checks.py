@@ -17,7 +17,7 @@ milliseconds.
 """
 import numpy as np
 
-from ._trust import InvalidObjectError
+from .errors import InvalidObjectError
 
 TREE = "sklearn.tree._tree.Tree"
 _TREE_LEAF = -1
