@@ -32,6 +32,7 @@ class UnknownDtypeError(FormatError): ...        # "unknown_dtype"
 class SizeOverflowError(FormatError): ...        # "size_overflow"
 class ChecksumMismatchError(FormatError): ...    # "checksum_mismatch"
 class CodecError(FormatError): ...               # "codec_error"
+class UnsupportedError(FormatError): ...         # "unsupported"
 
 class Object:
     type_name: str

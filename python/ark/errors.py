@@ -20,6 +20,7 @@ from _ark import (  # noqa: F401  (re-exported)
     BadManifestError,
     ChecksumMismatchError,
     CodecError,
+    UnsupportedError,
     FormatError,
     InvalidArgumentError,
     IoError,

@@ -736,6 +736,7 @@ def test_error_classes():
         "LimitExceededError": "limit_exceeded", "BadManifestError": "bad_manifest",
         "UnknownDtypeError": "unknown_dtype", "SizeOverflowError": "size_overflow",
         "ChecksumMismatchError": "checksum_mismatch", "CodecError": "codec_error",
+        "UnsupportedError": "unsupported",
     }
     assert issubclass(_ark.FormatError, Exception)
     for name, code in names.items():

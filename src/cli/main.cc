@@ -12,6 +12,7 @@
 
 #include "ark/format/limits.h"
 #include "commands.h"
+#include "predict.h"
 
 namespace {
 
@@ -26,8 +27,8 @@ std::string VersionText() {
 
 int Main(int argc, char** argv) {
   CLI::App app{
-      "ark: inspect and check .ark model files (scikit-learn models stored safely:\n"
-      "no code runs on load, every byte is covered by SHA-256).",
+      "ark: inspect, check and run .ark model files (scikit-learn models stored\n"
+      "safely: no code runs on load, every byte is covered by SHA-256).",
       "ark"};
   app.set_version_flag("--version", VersionText(), "Print the version and exit");
   app.require_subcommand(1);
@@ -36,6 +37,7 @@ int Main(int argc, char** argv) {
                   "  ark inspect model.ark           what is inside, and what takes the space\n"
                   "  ark inspect model.ark --json    the same, for scripts\n"
                   "  ark verify model.ark            check every checksum\n"
+                  "  ark predict model.ark --input rows.csv   predict natively, no Python\n"
                   "\nRun 'ark COMMAND --help' for the options of a command.\n\n") +
       ark::cli::kExitCodeHelp);
 
@@ -43,6 +45,8 @@ int Main(int argc, char** argv) {
   ark::cli::VerifyOptions verify_options;
   CLI::App* inspect = ark::cli::AddInspectCommand(app, inspect_options);
   CLI::App* verify = ark::cli::AddVerifyCommand(app, verify_options);
+  ark::cli::PredictOptions predict_options;
+  CLI::App* predict = ark::cli::AddPredictCommand(app, predict_options);
 
   try {
     app.parse(argc, argv);
@@ -53,6 +57,7 @@ int Main(int argc, char** argv) {
   }
   if (inspect->parsed()) return ark::cli::RunInspect(inspect_options);
   if (verify->parsed()) return ark::cli::RunVerify(verify_options);
+  if (predict->parsed()) return ark::cli::RunPredict(predict_options);
   std::cerr << "ark: no command given; run 'ark --help'\n";
   return ark::cli::kExitUsage;
 }

@@ -25,6 +25,7 @@ int ExitCodeFor(ErrorCode code) {
   switch (code) {
     case ErrorCode::kIo:
     case ErrorCode::kInvalidArgument:
+    case ErrorCode::kUnsupported:
       return kExitError;
     case ErrorCode::kChecksumMismatch:
     case ErrorCode::kCodecError:

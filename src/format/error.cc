@@ -35,6 +35,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "checksum_mismatch";
     case ErrorCode::kCodecError:
       return "codec_error";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
   }
   // A value outside the enum (a cast from a corrupt integer) still gets a
   // printable name rather than a null pointer.

@@ -27,6 +27,7 @@ TEST(ErrorTest, CodeNamesAreStable) {
       {ErrorCode::kSizeOverflow, "size_overflow"},
       {ErrorCode::kChecksumMismatch, "checksum_mismatch"},
       {ErrorCode::kCodecError, "codec_error"},
+      {ErrorCode::kUnsupported, "unsupported"},
   };
   std::set<std::string> seen;
   for (const auto& [code, name] : expected) {

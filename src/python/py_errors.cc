@@ -22,7 +22,7 @@ struct ErrorClass {
 };
 
 // The order follows ErrorCode so that the table can be indexed by the code.
-constexpr std::array<ErrorClass, 13> kErrorClasses = {{
+constexpr std::array<ErrorClass, 14> kErrorClasses = {{
     {ErrorCode::kIo, "IoError", "The operating system refused a read, write or map."},
     {ErrorCode::kInvalidArgument, "InvalidArgumentError", "The caller passed something unusable."},
     {ErrorCode::kTruncated, "TruncatedError", "The file is shorter than its structure says."},
@@ -39,6 +39,8 @@ constexpr std::array<ErrorClass, 13> kErrorClasses = {{
     {ErrorCode::kChecksumMismatch, "ChecksumMismatchError", "A SHA-256 does not match the bytes."},
     {ErrorCode::kCodecError, "CodecError",
      "A compressed stream is invalid or decodes to the wrong size."},
+    {ErrorCode::kUnsupported, "UnsupportedError",
+     "Valid, but beyond what this build can do (e.g. a model the native runtime lacks)."},
 }};
 
 // Owned for the life of the process: exception classes must outlive every

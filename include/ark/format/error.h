@@ -25,6 +25,7 @@ enum class ErrorCode {
   kSizeOverflow,        // a size computation overflows 64 bits
   kChecksumMismatch,    // a SHA-256 does not match the bytes
   kCodecError,          // a compressed stream is invalid or has the wrong size
+  kUnsupported,         // valid, but beyond what this build can do (e.g. a model the runtime lacks)
 };
 
 // Short stable name of a code, e.g. "checksum_mismatch".

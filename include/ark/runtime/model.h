@@ -1,0 +1,113 @@
+// ark::runtime::Model: predicts from a persisted scikit-learn model natively,
+// with no Python, matching scikit-learn 1.2.1 exactly (the exactness rules of
+// DESIGN.md, "The native runtime").
+//
+// Open() maps the .ark file and compiles its object tree once into native
+// predictors: compact tree ensembles, linear kernels, fused preprocessing.
+// The tree is never interpreted per row. An estimator the runtime does not
+// support is refused at Open() with an ark::Error naming the class (code
+// kInvalidArgument until the error enum gains kUnsupported); such a model
+// still loads in Python with ark.load().
+//
+// A batch call (Run, Predict, ...) matches the table's columns to the model's
+// input by name (or by position when either side has no names), validates the
+// values the way scikit-learn would (NaN or infinity where the estimator
+// refuses them, text where numbers are expected, missing columns), and throws
+// ark::Error(kInvalidArgument) naming the column and the row of the first bad
+// value; nothing is returned in part.
+//
+// Thread safety: a Model is immutable once opened; every const method may be
+// called from any number of threads at once. Large batches are split into
+// blocks of rows scored on a small internal thread pool (ModelOptions); a
+// single row is scored on the caller's thread without allocating (Scores,
+// PredictLabels).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ark/format/reader.h"
+#include "ark/runtime/output.h"
+#include "ark/runtime/table.h"
+
+namespace ark::runtime {
+
+enum class Method { kPredict, kPredictProba, kDecisionFunction, kTransform };
+
+// "predict", "predict_proba", "decision_function", "transform".
+const char* MethodName(Method method);
+
+struct ModelOptions {
+  int threads = 2;  // threads for large batches; 1 scores on the caller's thread only
+  format::ReaderOptions reader;
+};
+
+class Program;     // the compiled form (private)
+class ThreadPool;  // (private)
+
+class Model {
+ public:
+  // Opens and compiles `path`. Throws ark::Error: the reader's errors for a
+  // bad file, an "unsupported" error for an estimator the runtime cannot run,
+  // kBadManifest for an object tree that does not have the fields its class
+  // requires.
+  static std::shared_ptr<const Model> Open(const std::string& path,
+                                           const ModelOptions& options = {});
+  // Compiles the model of an already open file; the reader is kept alive.
+  static std::shared_ptr<const Model> FromReader(std::shared_ptr<const format::Reader> reader,
+                                                 const ModelOptions& options = {});
+
+  ~Model();
+
+  // The qualified class of the root object, e.g. "sklearn.pipeline.Pipeline".
+  const std::string& type_name() const;
+  // A one-line summary of what was compiled, e.g.
+  // "Pipeline(StandardScaler, LogisticRegression[binary])".
+  const std::string& description() const;
+
+  bool Supports(Method method) const;
+  // Columns of OutputWidth(method). REQUIRES: Supports(method).
+  size_t OutputWidth(Method method) const;
+  // The labels of a classifier (its classes_), else null.
+  std::shared_ptr<const Classes> classes() const;
+
+  // Input columns in the model's order, with the type each must have.
+  const std::vector<ColumnSpec>& input_schema() const;
+  // True when the model was fitted without feature names (tables are then
+  // matched by position and the names above are "x0", "x1", ...).
+  bool positional_input() const;
+
+  // Scores a batch. Returns labels for Predict of a classifier, float64
+  // values otherwise. Throws kInvalidArgument as described above, and for a
+  // method the model does not support.
+  Output Run(Method method, const Table& input) const;
+  Output Predict(const Table& input) const { return Run(Method::kPredict, input); }
+  Output PredictProba(const Table& input) const { return Run(Method::kPredictProba, input); }
+  Output DecisionFunction(const Table& input) const {
+    return Run(Method::kDecisionFunction, input);
+  }
+  Output Transform(const Table& input) const { return Run(Method::kTransform, input); }
+
+  // Fast path for numeric models: `rows` × input_schema().size() doubles,
+  // row-major, into `out` (rows × OutputWidth(method)). Runs on the calling
+  // thread when rows is small and allocates nothing for a single row after
+  // the first call on a thread. REQUIRES: every input column is float64, and
+  // the method's output is float64 (use PredictLabels for a classifier's
+  // predict). Throws kInvalidArgument like Run().
+  void Scores(Method method, const double* x, size_t rows, double* out) const;
+  // Class indices (into classes()) of a classifier's predict, one per row.
+  void PredictLabels(const double* x, size_t rows, int32_t* out) const;
+
+ private:
+  Model() = default;
+
+  std::shared_ptr<const format::Reader> reader_;
+  std::unique_ptr<const Program> program_;
+  std::unique_ptr<ThreadPool> pool_;  // null when single-threaded
+  std::string type_name_;
+};
+
+}  // namespace ark::runtime

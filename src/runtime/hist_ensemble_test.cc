@@ -1,0 +1,154 @@
+#include "hist_ensemble.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "ark/format/error.h"
+
+namespace ark::runtime {
+namespace {
+
+// Node 0 splits feature 0; node 1 (left) is worth 1, node 2 (right) 2.
+HistTreeSpec Stump(double threshold, bool missing_left, bool categorical = false) {
+  HistTreeSpec t;
+  t.node_count = 3;
+  t.value = {0, 1, 2};
+  t.count = {10, 6, 4};
+  t.feature_idx = {0, 0, 0};
+  t.num_threshold = {threshold, 0, 0};
+  t.missing_go_to_left = {static_cast<uint8_t>(missing_left), 0, 0};
+  t.left = {1, 0, 0};
+  t.right = {2, 0, 0};
+  t.is_leaf = {0, 1, 1};
+  t.is_categorical = {static_cast<uint8_t>(categorical), 0, 0};
+  t.bitset_idx = {0, 0, 0};
+  if (categorical) t.raw_left_cat_bitsets = std::vector<uint32_t>(8, 0);
+  return t;
+}
+
+double Leaf(const HistEnsemble& e, double x) { return e.LeafValue(0, &x); }
+
+TEST(HistEnsemble, NumericSplitComparesInFloat64) {
+  HistEnsemble e(1, 1, {}, {});
+  e.AddTree(Stump(0.1, false));
+  EXPECT_EQ(Leaf(e, 0.1), 1);  // no float32 cast: 0.1 <= 0.1
+  EXPECT_EQ(Leaf(e, std::nextafter(0.1, 1.0)), 2);
+  EXPECT_EQ(Leaf(e, -INFINITY), 1);
+  EXPECT_EQ(Leaf(e, INFINITY), 2);
+}
+
+TEST(HistEnsemble, MissingValues) {
+  for (bool left : {false, true}) {
+    HistEnsemble e(1, 1, {}, {});
+    e.AddTree(Stump(0.5, left));
+    EXPECT_EQ(Leaf(e, std::nan("")), left ? 1 : 2);
+  }
+}
+
+TEST(HistEnsemble, CategoricalSplit) {
+  // Known categories of feature 0: {1, 3, 4, 200}; categories 3 and 200 go left.
+  std::vector<uint32_t> known(8, 0);
+  for (uint32_t c : {1u, 3u, 4u, 200u}) known[c / 32] |= 1u << (c % 32);
+  for (bool missing_left : {false, true}) {
+    HistTreeSpec t = Stump(0, missing_left, true);
+    t.raw_left_cat_bitsets[0] |= 1u << 3;
+    t.raw_left_cat_bitsets[200 / 32] |= 1u << (200 % 32);
+    HistEnsemble e(1, 1, known, {0});
+    e.AddTree(t);
+    const double missing = missing_left ? 1 : 2;
+    EXPECT_EQ(Leaf(e, 3), 1);
+    EXPECT_EQ(Leaf(e, 200), 1);
+    EXPECT_EQ(Leaf(e, 1), 2);  // known, not in the left set
+    EXPECT_EQ(Leaf(e, 4), 2);
+    EXPECT_EQ(Leaf(e, 2), missing);   // unknown category
+    EXPECT_EQ(Leaf(e, -1), missing);  // negative: treated as missing
+    EXPECT_EQ(Leaf(e, std::nan("")), missing);
+    EXPECT_EQ(Leaf(e, 3.7), 1);      // truncated to 3 by the uint8 cast
+    EXPECT_EQ(Leaf(e, 256 + 3), 1);  // wraps modulo 256
+    EXPECT_EQ(Leaf(e, 256 + 1), 2);
+    EXPECT_EQ(Leaf(e, 1e10), missing);  // beyond int32: byte 0, unknown
+  }
+}
+
+TEST(HistEnsemble, SumsPredictorsInOrder) {
+  HistEnsemble e(1, 2, {}, {});
+  HistTreeSpec a = Stump(0, false);
+  a.value = {0, 0.1, 0};
+  HistTreeSpec b = Stump(0, false);
+  b.value = {0, 0.2, 0};
+  HistTreeSpec c = Stump(0, false);
+  c.value = {0, 5, 0};
+  c.column = 1;
+  e.AddTree(a);
+  e.AddTree(b);
+  e.AddTree(c);
+  const double x[] = {-1, -1};
+  double out[4] = {1.0, 0.0, 1.0, 0.0};
+  e.Accumulate(x, 2, 1, out, 2);
+  EXPECT_EQ(out[0], (1.0 + 0.1) + 0.2);
+  EXPECT_EQ(out[1], 5);
+  EXPECT_EQ(out[2], (1.0 + 0.1) + 0.2);
+}
+
+TEST(HistEnsemble, RefusesDamagedPredictors) {
+  auto expect_bad = [](HistTreeSpec t, std::vector<uint32_t> f_idx_map = {}) {
+    HistEnsemble e(1, 1, {}, f_idx_map);
+    EXPECT_THROW(e.AddTree(t), Error);
+  };
+  HistTreeSpec cycle = Stump(0, false);
+  cycle.right = {0, 0, 0};
+  expect_bad(cycle);
+  HistTreeSpec far = Stump(0, false);
+  far.left = {9, 0, 0};
+  expect_bad(far);
+  HistTreeSpec feature = Stump(0, false);
+  feature.feature_idx = {4, 0, 0};
+  expect_bad(feature);
+  HistTreeSpec cat = Stump(0, false, true);
+  expect_bad(cat);  // categorical split but no categorical features
+  HistTreeSpec bitset = Stump(0, false, true);
+  bitset.bitset_idx = {3, 0, 0};
+  expect_bad(bitset, {0});
+}
+
+}  // namespace
+}  // namespace ark::runtime
+
+namespace ark::runtime {
+namespace {
+
+TEST(HistEnsemble, BlockWalkMatchesRowWalk) {
+  // Root: categorical split on feature 1; left child numeric on feature 0.
+  std::vector<uint32_t> known(8, 0);
+  for (uint32_t c : {0u, 1u, 2u}) known[0] |= 1u << c;
+  HistTreeSpec t;
+  t.node_count = 5;
+  t.value = {0, 0, 3, 1, 2};
+  t.count = {10, 6, 4, 3, 3};
+  t.feature_idx = {1, 0, 0, 0, 0};
+  t.num_threshold = {0, 0.25, 0, 0, 0};
+  t.missing_go_to_left = {0, 1, 0, 0, 0};
+  t.left = {1, 3, 0, 0, 0};
+  t.right = {2, 4, 0, 0, 0};
+  t.is_leaf = {0, 0, 1, 1, 1};
+  t.is_categorical = {1, 0, 0, 0, 0};
+  t.bitset_idx = {0, 0, 0, 0, 0};
+  t.raw_left_cat_bitsets = std::vector<uint32_t>(8, 0);
+  t.raw_left_cat_bitsets[0] = 1u << 1;
+  HistEnsemble e(2, 1, known, {0, 0});
+  e.AddTree(t);
+  const double vals[] = {-1, 0, 0.25, 1, 2, 7, NAN};
+  std::vector<double> x;
+  for (int i = 0; i < 29; ++i) {
+    x.push_back(vals[i % 7]);
+    x.push_back(vals[(i * 3 + 1) % 7]);
+  }
+  std::vector<double> block(29, 0.0);
+  e.Accumulate(x.data(), 29, 2, block.data(), 1);
+  for (int i = 0; i < 29; ++i) EXPECT_EQ(block[i], e.LeafValue(0, x.data() + 2 * i)) << i;
+}
+
+}  // namespace
+}  // namespace ark::runtime

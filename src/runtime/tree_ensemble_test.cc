@@ -1,0 +1,199 @@
+#include "tree_ensemble.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "ark/format/error.h"
+#include "numeric.h"
+
+namespace ark::runtime {
+namespace {
+
+// A stump on feature `f`: node 0 splits, node 1 (left) and node 2 (right)
+// are leaves whose single output is 1 and 2.
+TreeSpec Stump(int64_t f, double threshold, double left_weight = 10, double right_weight = 5) {
+  TreeSpec t;
+  t.node_count = 3;
+  t.left = {1, -1, -1};
+  t.right = {2, -1, -1};
+  t.feature = {f, -2, -2};
+  t.threshold = {threshold, -2, -2};
+  t.weight = {15, left_weight, right_weight};
+  t.leaf_values = {0, 1, 2};
+  return t;
+}
+
+double Predict(const TreeEnsemble& e, std::vector<double> x) {
+  std::vector<float> xf;
+  for (double v : x) xf.push_back(ToFloat32(v));
+  double out = 0;
+  e.Accumulate(xf.data(), 1, xf.size(), &out, 1);
+  return out;
+}
+
+TEST(TreeEnsemble, EqualToThresholdGoesLeft) {
+  TreeEnsemble e(1, 1);
+  e.AddTree(Stump(0, 0.5));
+  EXPECT_EQ(Predict(e, {0.5}), 1);
+  EXPECT_EQ(Predict(e, {std::nextafter(0.5f, 1.0f)}), 2);
+  EXPECT_EQ(Predict(e, {-1e30}), 1);
+}
+
+TEST(TreeEnsemble, ThresholdBetweenFloat32Neighbours) {
+  // float32(0.1) > 0.1, so scikit-learn sends x = 0.1 right: the cast
+  // happens before the float64 compare.
+  TreeEnsemble e(1, 1);
+  e.AddTree(Stump(0, 0.1));
+  EXPECT_EQ(Predict(e, {0.1}), 2);
+  EXPECT_EQ(Predict(e, {std::nextafter(0.1f, 0.0f)}), 1);
+  EXPECT_EQ(Predict(e, {0.09999999}), 1);  // rounds to the float32 below 0.1
+}
+
+TEST(TreeEnsemble, InputRoundsToThreshold) {
+  // 1 + 2^-30 is above a threshold of 1.0 in float64, but its float32 is 1.0.
+  TreeEnsemble e(1, 1);
+  e.AddTree(Stump(0, 1.0));
+  EXPECT_EQ(Predict(e, {1.0 + 0x1p-30}), 1);
+  EXPECT_EQ(Predict(e, {1.0 + 0x1p-20}), 2);
+}
+
+TEST(TreeEnsemble, HotChildLayoutDoesNotChangeResults) {
+  for (double lw : {1.0, 100.0}) {
+    TreeEnsemble e(1, 1);
+    e.AddTree(Stump(0, 0.0, lw, 50));
+    EXPECT_EQ(Predict(e, {-1}), 1);
+    EXPECT_EQ(Predict(e, {1}), 2);
+    const bool hot_left = (e.nodes()[0].bits & TreeEnsemble::kHotLeft) != 0;
+    EXPECT_EQ(hot_left, lw >= 50);
+  }
+}
+
+TEST(TreeEnsemble, NanFollowsMissingGoToLeft) {
+  for (uint8_t left : {0, 1}) {
+    TreeSpec t = Stump(0, 0.5);
+    t.missing_go_to_left = {left, 0, 0};
+    TreeEnsemble e(1, 1);
+    e.AddTree(t);
+    EXPECT_TRUE(e.has_missing_go_to_left());
+    EXPECT_EQ(Predict(e, {std::nan("")}), left ? 1 : 2);
+    EXPECT_EQ(Predict(e, {0.25}), 1);
+  }
+  TreeEnsemble old(1, 1);
+  old.AddTree(Stump(0, 0.5));
+  EXPECT_EQ(Predict(old, {std::nan("")}), 2);  // NaN <= t is false
+}
+
+TEST(TreeEnsemble, SumsTreesInOrderIntoTheirColumns) {
+  TreeEnsemble e(2, 2);
+  TreeSpec a = Stump(0, 0.0);
+  a.leaf_values = {0, 0.1, 0.2};
+  TreeSpec b = Stump(1, 0.0);
+  b.leaf_values = {0, 0.1, 1e16};
+  b.first_column = 1;
+  TreeSpec c = Stump(1, 0.0);
+  c.leaf_values = {0, 0.2, -1e16};
+  c.first_column = 1;
+  e.AddTree(a);
+  e.AddTree(b);
+  e.AddTree(c);
+  const float x[] = {-1, 1};
+  double out[2] = {0, 0};
+  e.Accumulate(x, 1, 2, out, 2);
+  EXPECT_EQ(out[0], 0.0 + 0.1);
+  EXPECT_EQ(out[1], (0.0 + 1e16) + -1e16);
+  double out2[2] = {0, 0};
+  const float y[] = {1, -1};
+  e.Accumulate(y, 1, 2, out2, 2);
+  EXPECT_EQ(out2[0], 0.2);
+  EXPECT_EQ(out2[1], (0.0 + 0.1) + 0.2);  // 0.30000000000000004
+  EXPECT_NE(out2[1], 0.3);
+}
+
+TEST(TreeEnsemble, WideLeavesAndManyRows) {
+  TreeEnsemble e(1, 3);
+  TreeSpec t = Stump(0, 0.0);
+  t.leaf_width = 3;
+  t.leaf_values = {0, 0, 0, 1, 2, 3, 4, 5, 6};
+  e.AddTree(t);
+  const float x[] = {-1, 1, 0};
+  double out[9] = {};
+  e.Accumulate(x, 3, 1, out, 3);
+  const double expected[] = {1, 2, 3, 4, 5, 6, 1, 2, 3};
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(out[i], expected[i]);
+}
+
+TEST(TreeEnsemble, RefusesDamagedTrees) {
+  auto expect_bad = [](TreeSpec t, size_t features = 1) {
+    TreeEnsemble e(features, 1);
+    try {
+      e.AddTree(t);
+      ADD_FAILURE() << "accepted a damaged tree";
+    } catch (const Error& err) {
+      EXPECT_EQ(err.code(), ErrorCode::kBadManifest);
+    }
+  };
+  TreeSpec cycle = Stump(0, 0);
+  cycle.left = {1, -1, -1};
+  cycle.right = {0, -1, -1};
+  expect_bad(cycle);
+  TreeSpec out_of_range = Stump(0, 0);
+  out_of_range.right = {7, -1, -1};
+  expect_bad(out_of_range);
+  expect_bad(Stump(3, 0));  // feature 3 of a 1-feature model
+  TreeSpec one_child = Stump(0, 0);
+  one_child.left = {1, 2, -1};
+  expect_bad(one_child);
+  TreeSpec unreachable = Stump(0, 0);
+  unreachable.node_count = 4;
+  unreachable.left.push_back(-1);
+  unreachable.right.push_back(-1);
+  unreachable.feature.push_back(-2);
+  unreachable.threshold.push_back(0);
+  unreachable.weight.push_back(0);
+  unreachable.leaf_values.push_back(0);
+  expect_bad(unreachable);
+  TreeSpec ragged = Stump(0, 0);
+  ragged.threshold.pop_back();
+  expect_bad(ragged);
+}
+
+}  // namespace
+}  // namespace ark::runtime
+
+namespace ark::runtime {
+namespace {
+
+// A deeper, unbalanced tree over 3 features, walked in blocks (lockstep
+// lanes) and row by row: the answers must agree, NaN included.
+TEST(TreeEnsemble, BlockWalkMatchesRowWalk) {
+  TreeSpec t;
+  // 0: f0<=0 ? 1 : 2 ; 1: f1<=0.5 ? 3 : 4 ; 2: leaf ; 3: f2<=-1 ? 5 : 6 ; 4,5,6 leaves
+  t.node_count = 7;
+  t.left = {1, 3, -1, 5, -1, -1, -1};
+  t.right = {2, 4, -1, 6, -1, -1, -1};
+  t.feature = {0, 1, -2, 2, -2, -2, -2};
+  t.threshold = {0, 0.5, -2, -1, -2, -2, -2};
+  t.weight = {10, 7, 3, 5, 2, 1, 4};
+  t.missing_go_to_left = {1, 0, 0, 1, 0, 0, 0};
+  t.leaf_values = {0, 0, 10, 0, 20, 30, 40};
+  TreeEnsemble e(3, 1);
+  e.AddTree(t);
+  std::vector<float> x;
+  const float vals[] = {-2, -1, -0.5f, 0, 0.5f, 1, NAN};
+  for (int i = 0; i < 37; ++i) {
+    for (int j = 0; j < 3; ++j) x.push_back(vals[(i * (j + 2) + j) % 7]);
+  }
+  std::vector<double> block(37, 0.0);
+  e.Accumulate(x.data(), 37, 3, block.data(), 1);
+  for (int i = 0; i < 37; ++i) {
+    double one = 0;
+    e.Accumulate(x.data() + 3 * i, 1, 3, &one, 1);
+    EXPECT_EQ(block[i], one) << i;
+    EXPECT_NE(one, 0);
+  }
+}
+
+}  // namespace
+}  // namespace ark::runtime
