@@ -6,7 +6,9 @@ Run from the repository root, after building the native module:
 
 (`build/python` is wherever CMake put `_ark`, e.g. build-h6/python.)
 Options: --dump-runs N, --load-runs N (medians of that many runs), --quick
-(smaller forest, for a smoke test; writes nothing to docs/).
+(smaller forest, for a smoke test; writes nothing to docs/), --only
+"ark zstd,joblib zlib-3" (only these methods, and those whose files they
+share; prints the rows, writes bench/out/persistence-only.json, nothing to docs/).
 
 What it does, in one run so that ratios compare:
 - fits rf500 as /work/shared/bench/README.md defines it, or reuses
@@ -430,23 +432,33 @@ def main():
     parser.add_argument("--dump-runs", type=int, default=3)
     parser.add_argument("--load-runs", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", help="comma-separated method names (see METHODS)")
     parser.add_argument("--child-load", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_load:
         _child_load(*args.child_load)
         return
 
+    methods = METHODS
+    if args.only:
+        wanted = {name.strip() for name in args.only.split(",")}
+        unknown = wanted - BY_NAME.keys()
+        if unknown:
+            parser.error(f"unknown methods {sorted(unknown)}; known: {list(BY_NAME)}")
+        wanted |= {BY_NAME[name][4] for name in wanted if BY_NAME[name][4]}
+        methods = [m for m in METHODS if m[0] in wanted]
+
     os.makedirs(OUT, exist_ok=True)
     model, X, workload_name = workload(args.quick)
     paths, dumps = {}, {}
-    for method in METHODS:
+    for method in methods:
         name, extension, _, _, shares = method
         paths[name] = paths[shares] if shares else os.path.join(OUT, f"{_file_name(name)}.{extension}")
         dumps[name] = (None, 0) if shares else measure_dump(model, method, paths[name], args.dump_runs)
         print(f"{name:24s} dump {_seconds(dumps[name][0]):>9s}", flush=True)
-    loads = measure_loads(METHODS, paths, args.load_runs)
+    loads = measure_loads(methods, paths, args.load_runs)
     results = []
-    for method in METHODS:
+    for method in methods:
         name = method[0]
         check_identical(model, method, paths[name], X[:2000])
         peak = measure_load_memory(name, paths[name])
@@ -464,6 +476,14 @@ def main():
             f"load {_seconds(row['load']):>9s}  peak {peak / MB:6.0f} MB",
             flush=True,
         )
+
+    if args.only:
+        with open(os.path.join(OUT, "persistence-only.json"), "w") as f:
+            json.dump({"workload": workload_name, "machine": machine_info(), "results": results}, f,
+                      indent=2)
+        for path in set(paths.values()):
+            os.remove(path)
+        return
 
     seconds, types = measure_untrusted_types(paths["ark"])
     untrusted = {"seconds": seconds, "types": list(types)}

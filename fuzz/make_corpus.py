@@ -415,7 +415,7 @@ def seeds():
     out["bad-any-trailing-garbage.ark"] = g + b"\0" * 64
     out["bad-bad_magic-header-magic.ark"] = b"\x89ARX" + g[4:]
     out["bad-bad_magic-png.ark"] = b"\x89PNG\r\n\x1a\n" + g[8:]
-    out["bad-bad_magic-footer-magic.ark"] = g[:-8] + b"ARKEND\n\n"
+    out["bad-truncated-footer-magic.ark"] = g[:-8] + b"ARKEND\n\n"
     out["bad-bad_magic-text-mode.ark"] = g.replace(b"\r\n", b"\n", 1)
     v = File(root=None)
     v.version = (2, 0)
@@ -695,8 +695,8 @@ def seeds():
     tree({"$bytes": 3}, "bad-bad_manifest-bytes-not-string.ark")
     out["bad-bad_manifest-plain-int-above-int64.ark"] = raw_manifest(
         mtext.replace('"root":[', '"root":[9223372036854775808,'))
-    # nlohmann::json reads an integer beyond uint64 as a double, so the tree
-    # decoder cannot see this spelling; the model digest (VerifyAll) can.
+    # An integer literal beyond 64 bits is refused when the manifest is parsed
+    # (a reader that read it as a double would leave it to the model digest).
     out["bad-bad_manifest+checksum_mismatch-plain-int-huge.ark"] = raw_manifest(
         mtext.replace('"root":[', '"root":[123456789012345678901234567890,'))
     out["any-float-without-dot.ark"] = raw_manifest(mtext.replace('"root":[', '"root":[1E5,'))

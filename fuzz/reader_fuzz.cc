@@ -293,7 +293,31 @@ class Exerciser {
 
   void Tree(const Reader& reader) {
     const uint64_t n = reader.blobs().size();
-    const model::Value value = model::FromJson(reader.root(), n);
+    // The decoders of the tree's text (what Python's load and audit use)
+    // and of root() accept the same trees and build the same values.
+    model::Value from_text;
+    bool text_ok = true;
+    try {
+      from_text = model::FromJsonText(reader.root_json_text(), n);
+    } catch (const Error&) {
+      text_ok = false;
+    }
+    bool audit_ok = true;
+    try {
+      model::CollectTypeNames(reader.root_json_text(), n);
+    } catch (const Error&) {
+      audit_ok = false;
+    }
+    Check(text_ok == audit_ok, "CollectTypeNames and FromJsonText disagree on a tree");
+    model::Value value;
+    try {
+      value = model::FromJson(reader.root(), n);
+    } catch (const Error&) {
+      Check(!text_ok, "FromJson refused a tree FromJsonText accepted");
+      throw;
+    }
+    Check(text_ok, "FromJsonText refused a tree FromJson accepted");
+    Check(from_text == value, "FromJsonText and FromJson decode a tree differently");
     Walk(value, 0);
     Json encoded;
     try {

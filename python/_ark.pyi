@@ -88,3 +88,27 @@ class Reader:
         mapped file (no copy). Compressed: a fresh writable array."""
     def verify(self, progress: Optional[Callable[[int, int], None]] = None) -> None:
         """Checks every digest; raises the first problem."""
+
+# Also on Reader (fast audit, manifest only):
+#   Reader.root_json_text() -> str
+#   Reader.type_names() -> tuple[set[str], Optional[set[str]]]
+#       every "$object" type name, and the states of ark.global nodes (None when
+#       one is not a string: callers then fall back to a full tree walk).
+
+def collect_names(root: Any) -> tuple[set[str], set[str]]:
+    """(type names, ark.global names) of a tree of _ark values."""
+
+TREE_ENCODING: str  # "ark.tree.v1"
+def encode_tree(nodes: np.ndarray, values: np.ndarray) -> Optional[dict]:
+    """Compact fields of an sklearn Tree (docs/OBJECTS.md §5.1), or None when the
+    tree cannot be encoded exactly. Always decodes back to the same bytes."""
+def decode_tree(fields: dict, node_count: int, n_outputs: int, max_n_classes: int,
+                node_dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes, values) from compact fields; ValueError/TypeError when inconsistent."""
+
+def find_tree_defect(nodes: np.ndarray, fields: Sequence[int], n_features: int,
+                     max_depth: int) -> Optional[str]:
+    """Checks sklearn Tree node records; None, or what is wrong."""
+def find_hist_predictor_defect(nodes: np.ndarray, fields: Sequence[int],
+                               bitset_rows: int) -> Optional[str]:
+    """Checks HistGradientBoosting predictor node records; None, or what is wrong."""

@@ -91,14 +91,16 @@ def _write(writer, obj, compress, metrics, validation_data, training_data, descr
            tags, metadata):
     codec, level = _codec(compress)
 
-    def add_array(array, aux=False):
+    def add_array(array, aux=False, shuffle=False):
         if codec != "none" and array.nbytes >= _MIN_COMPRESSED_BYTES:
-            return writer.add_array(array, codec=codec, level=level, aux=aux)
+            return writer.add_array(array, codec=codec, level=level, shuffle=shuffle, aux=aux)
         return writer.add_array(array, aux=aux)
 
     from . import _metadata, _validation  # noqa: PLC0415  (kept out of import-time cost)
 
-    root = Walker(add_array).walk(obj)
+    # Compressed files store scikit-learn trees in their compact exact form
+    # (docs/OBJECTS.md); uncompressed files keep the arrays, which mmap serves in place.
+    root = Walker(add_array, compact_trees=codec != "none").walk(obj)
     sections = {"metadata": _metadata.collect(
         obj, training_data=training_data, metrics=metrics, tags=tags,
         description=description, extra=metadata)}
@@ -234,7 +236,7 @@ def get_untrusted_types(path_or_bytes):
     """Sorted names in the file that load() would refuse without trusted=
     (including any it refuses always). Reads the manifest only."""
     reader, _ = _open(path_or_bytes)
-    classes, globals_ = _trust.collect_names(reader.root())
+    classes, globals_ = _trust.collect_reader_names(reader)
     return _trust.untrusted_names(classes, globals_)
 
 

@@ -9,18 +9,20 @@ loop forever or allocate without limit. Each check receives the rebuilt
 and raises InvalidObjectError with what is wrong.
 
 CHECKS maps a class's qualified name to its check; COPIES_ITS_ARRAYS names
-classes that copy the arrays of their state into their own memory, so the
-loader may hand them read-only views of the file.
+classes that copy the arrays of their state and constructor arguments into
+their own memory, so the loader may hand them read-only views of the file.
 
-The checks are vectorised: rf500 (4 million tree nodes) costs a few tens of
+Node arrays are checked in one native pass each (``_ark.find_tree_defect``,
+ark/model/sklearn_checks.h, shared with the native runtime); the rest is
+cheap shape and count checks here. rf500 (4 million tree nodes) costs a few
 milliseconds.
 """
+import _ark
 import numpy as np
 
 from .errors import InvalidObjectError
 
 TREE = "sklearn.tree._tree.Tree"
-_TREE_LEAF = -1
 
 
 def _fail(what, detail):
@@ -41,47 +43,6 @@ def _array(x, what, dtype=None, ndim=None):
     return x
 
 
-def _check_children(what, left, right, n):
-    """Node i's children are both -1 (a leaf) or both in (i, n), and every
-    node but the root has exactly one parent: a tree rooted at 0. Children
-    after their parent rules out cycles (predict always terminates)."""
-    internal = np.flatnonzero(left != _TREE_LEAF)
-    lc, rc = left[internal], right[internal]
-    if 2 * internal.size != n - 1:
-        _fail(what, "a node has exactly one child, or nodes are not all in one tree")
-    if internal.size:
-        if not (np.minimum(lc, rc) > internal).all() or max(lc.max(), rc.max()) >= n:
-            _fail(what, "a child index is out of range or does not follow its parent")
-        has_parent = np.zeros(n, dtype=np.bool_)
-        has_parent[lc] = True
-        has_parent[rc] = True
-        # n - 1 children, all distinct and none the root: each node but the root has one parent.
-        if np.count_nonzero(has_parent) != n - 1:
-            _fail(what, "nodes do not form a tree (a node has several parents)")
-    return internal, lc, rc
-
-
-def _check_depth(what, n, internal, lc, rc, max_depth):
-    """No node lies deeper than `max_depth` (Tree.decision_path sizes a buffer
-    by it): every node's max_depth-th ancestor is the root, computed by binary
-    lifting over the parent array (the root is its own parent)."""
-    if not (_is_int(max_depth) and 0 <= max_depth < n):
-        _fail(what, f"max_depth {max_depth!r} is impossible for {n} nodes")
-    parent = np.zeros(n, dtype=np.int32)
-    parent[lc] = internal
-    parent[rc] = internal
-    ancestor = None  # the (bits of max_depth seen so far)-th ancestor of each node
-    steps = int(max_depth)
-    while steps:
-        if steps & 1:
-            ancestor = parent if ancestor is None else parent[ancestor]
-        steps >>= 1
-        if steps:
-            parent = parent[parent]
-    if (ancestor.any() if ancestor is not None else n > 1):
-        _fail(what, f"a node lies deeper than max_depth {max_depth}")
-
-
 def _node_dtype():
     global _NODE_DTYPE
     if _NODE_DTYPE is None:
@@ -92,6 +53,27 @@ def _node_dtype():
 
 
 _NODE_DTYPE = None
+_TREE_FIELDS = None
+_HIST_FIELDS = None
+
+
+def _int_field_offsets(dtype, names, types):
+    """Byte offsets of `names` in a structured dtype, for the native checks
+    (which read the fields as `types`)."""
+    fields = dtype.fields
+    for name, expected in zip(names, types):
+        if fields[name][0] != expected:
+            raise RuntimeError(f"this scikit-learn stores {name} as {fields[name][0]}, which ark "
+                               f"cannot check; expected {np.dtype(expected)}")
+    return tuple(fields[name][1] for name in names)
+
+
+def _tree_fields():
+    global _TREE_FIELDS
+    if _TREE_FIELDS is None:
+        _TREE_FIELDS = _int_field_offsets(
+            _node_dtype(), ("left_child", "right_child", "feature"), (np.int64,) * 3)
+    return _TREE_FIELDS
 
 
 def check_tree(args, state):
@@ -121,15 +103,54 @@ def check_tree(args, state):
         _fail(what, "too many nodes")
     if values.shape != (n, n_outputs, max(counts)):
         _fail(what, f"values shape {values.shape} does not match {n} nodes")
-    # NODE_DTYPE is seven 8-byte fields: read the three integer columns we check.
-    columns = nodes.view(np.int64).reshape(n, 7)
-    left, right, feature = columns[:, 0], columns[:, 1], columns[:, 2]
-    internal, lc, rc = _check_children(what, left, right, n)
-    if internal.size:
-        used = feature[internal]
-        if used.min() < 0 or used.max() >= n_features:
-            _fail(what, f"a split uses a feature outside 0..{n_features - 1}")
-    _check_depth(what, n, internal, lc, rc, state["max_depth"])
+    max_depth = state["max_depth"]
+    if not (_is_int(max_depth) and 0 <= max_depth < n):
+        _fail(what, f"max_depth {max_depth!r} is impossible for {n} nodes")
+    # One linear pass in C++ (ark/model/sklearn_checks.h): children in range
+    # and after their parent, one parent per node, features below n_features,
+    # no node deeper than max_depth.
+    defect = _ark.find_tree_defect(nodes, _tree_fields(), int(n_features), int(max_depth))
+    if defect is not None:
+        _fail(what, defect)
+
+
+# The compact form of a Tree's state (docs/OBJECTS.md, ark/model/tree_codec.h).
+_COMPACT_TREE_KEYS = frozenset({
+    "encoding", "max_depth", "node_count", "leaf", "feature", "threshold", "n_node_samples",
+    "impurity", "weighted_n_node_samples", "values"})
+# NODE_DTYPE as scikit-learn 1.0-1.2 lay it out: what "ark.tree.v1" decodes to.
+_TREE_V1_NODE_DTYPE = np.dtype({
+    "names": ["left_child", "right_child", "feature", "threshold", "impurity", "n_node_samples",
+              "weighted_n_node_samples"],
+    "formats": ["<i8", "<i8", "<i8", "<f8", "<f8", "<i8", "<f8"],
+    "offsets": [0, 8, 16, 24, 32, 40, 48], "itemsize": 56})
+
+
+def decode_tree(args, state):
+    """A Tree state in the compact form ({"encoding": "ark.tree.v1", ...})
+    -> the plain {max_depth, node_count, nodes, values}, which check_tree then
+    validates like any other; plain states are returned as they are. The
+    native decoder checks every size before it allocates or writes."""
+    if type(state) is not dict or "encoding" not in state:
+        return state
+    what = "compact tree"
+    if state["encoding"] != _ark.TREE_ENCODING:
+        _fail(what, f"unknown encoding {state['encoding']!r}")
+    if state.keys() != _COMPACT_TREE_KEYS:
+        _fail(what, f"missing or unexpected fields {sorted(state.keys() ^ _COMPACT_TREE_KEYS)}")
+    if not isinstance(args, (list, tuple)) or len(args) != 3:
+        _fail(what, "expected 3 constructor arguments")
+    n_classes, n_outputs, node_count = args[1], args[2], state["node_count"]
+    _array(n_classes, "tree n_classes", np.intp, 1)
+    if not (_is_int(n_outputs) and _is_int(node_count)) or n_classes.size != n_outputs:
+        _fail(what, "n_outputs, n_classes and node_count do not fit together")
+    try:
+        nodes, values = _ark.decode_tree(state, int(node_count), int(n_outputs),
+                                         int(n_classes.max()), _TREE_V1_NODE_DTYPE)
+    except (ValueError, TypeError, OverflowError) as e:
+        _fail(what, str(e))
+    return {"max_depth": state["max_depth"], "node_count": node_count, "nodes": nodes,
+            "values": values}
 
 
 def check_hist_predictor(args, state):
@@ -142,20 +163,24 @@ def check_hist_predictor(args, state):
     if args or type(state) is not dict:
         _fail(what, "state must be a dict")
     nodes = _array(state.get("nodes"), "predictor nodes", PREDICTOR_RECORD_DTYPE, 1)
-    n = nodes.shape[0]
-    if n < 1:
-        _fail(what, "no nodes")
-    leaf = nodes["is_leaf"] != 0
-    left = np.where(leaf, _TREE_LEAF, nodes["left"].astype(np.int64))
-    right = np.where(leaf, _TREE_LEAF, nodes["right"].astype(np.int64))
-    _check_children(what, left, right, n)
+    if not nodes.flags.c_contiguous:
+        _fail(what, "nodes must be contiguous")
+    rows = []
     for name in ("binned_left_cat_bitsets", "raw_left_cat_bitsets"):
         bitsets = _array(state.get(name), name, np.uint32, 2)
         if bitsets.shape[1] != 8:
             _fail(what, f"{name} must have 8 words per row")
-        categorical = (~leaf) & (nodes["is_categorical"] != 0)
-        if categorical.any() and nodes["bitset_idx"][categorical].max() >= bitsets.shape[0]:
-            _fail(what, f"a categorical split points outside {name}")
+        rows.append(bitsets.shape[0])
+    global _HIST_FIELDS
+    if _HIST_FIELDS is None:
+        _HIST_FIELDS = _int_field_offsets(
+            PREDICTOR_RECORD_DTYPE, ("left", "right", "is_leaf", "is_categorical", "bitset_idx"),
+            (np.uint32, np.uint32, np.uint8, np.uint8, np.uint32))
+    # Children in range and after their parent, one parent per node, and
+    # categorical splits inside both bitset arrays: one pass in C++.
+    defect = _ark.find_hist_predictor_defect(nodes, _HIST_FIELDS, min(rows))
+    if defect is not None:
+        _fail(what, defect)
 
 
 def check_hist_gradient_boosting(args, state):
@@ -339,6 +364,10 @@ CHECKS = {
 }
 
 COPIES_ITS_ARRAYS = frozenset({TREE})
+
+# Classes whose state may come in a compact form: DECODERS[name](args, state)
+# returns the state the class expects, before CHECKS[name] sees it.
+DECODERS = {TREE: decode_tree}
 
 # Classes whose compiled code writes to (or declares non-const) the arrays of
 # their state: they get writable copies even with mmap_mode="r".

@@ -38,7 +38,7 @@ class _ClassInfo:
     """What rebuilding instances of one class needs, computed once per class."""
 
     __slots__ = ("cls", "setstate", "setstate_cython", "shadowed", "check", "arrays_copied",
-                 "needs_writable")
+                 "needs_writable", "decode")
 
     def __init__(self, name, cls):
         self.cls = cls
@@ -48,6 +48,7 @@ class _ClassInfo:
         self.check = _checks.CHECKS.get(name)
         self.arrays_copied = name in _checks.COPIES_ITS_ARRAYS
         self.needs_writable = name in _checks.NEEDS_WRITABLE_ARRAYS
+        self.decode = _checks.DECODERS.get(name)  # compact state forms (Tree)
 
 
 def _method_names(cls):
@@ -110,19 +111,23 @@ class Rebuilder:
 
     # --- plain values ---------------------------------------------------------------
 
+    # The containers inline value()'s dispatch: most items are plain numbers
+    # and strings, and a model has tens of thousands of them.
+
     def _list(self, v):
-        value = self.value
-        return [value(x) for x in v]
+        get = self._dispatch.get
+        return [x if (rebuild := get(type(x))) is None else rebuild(x) for x in v]
 
     def _tuple(self, v):
-        value = self.value
-        return tuple([value(x) for x in v])
+        get = self._dispatch.get
+        return tuple([x if (rebuild := get(type(x))) is None else rebuild(x) for x in v])
 
     def _dict(self, v):
-        value = self.value
+        get, value = self._dispatch.get, self.value
         out = {}
         for k, x in v.items():
-            out[k if type(k) is str else value(k)] = value(x)
+            rebuild = get(type(x))
+            out[k if type(k) is str else value(k)] = x if rebuild is None else rebuild(x)
         return out
 
     def _array_ref(self, ref):
@@ -183,7 +188,8 @@ class Rebuilder:
                 f"{node.type_name}: state must be a dict or (args, state[, items, dict items])")
         value = self.value
         cls = info.cls
-        new_args = [value(a) for a in args]
+        # A class that copies its arrays (Tree) copies its constructor's too.
+        new_args = self._state_with_copies(args, False) if info.arrays_copied else self._tuple(args)
         if info.check is None:
             obj = cls.__new__(cls, *new_args)
             self._register(node, obj)
@@ -194,6 +200,8 @@ class Rebuilder:
             # code sees it, so they cannot be part of a cycle.
             state = self._state_with_copies(state, not info.arrays_copied and (
                 self._copy_arrays or info.needs_writable))
+            if info.decode is not None:
+                state = info.decode(new_args, state)
             info.check(new_args, state)
             obj = cls.__new__(cls, *new_args)
             self._register(node, obj)
@@ -343,12 +351,12 @@ class Rebuilder:
                 raise InvalidObjectError(f"{node.type_name}: state must be [real, imag]")
             out = scalar_type(complex(_number(state[0]), _number(state[1])))
         else:
-            expected = _SCALAR_STATE_TYPES[np.dtype(scalar_type).kind]
+            expected, bounds = _scalar_rule(scalar_type)
             if type(state) not in expected:
                 raise InvalidObjectError(f"{node.type_name}: state of type {type(state).__name__}")
-            out = scalar_type(state)
-            if np.dtype(scalar_type).kind in "iub" and out.item() != state:
+            if bounds is not None and not bounds[0] <= state <= bounds[1]:
                 raise InvalidObjectError(f"{state!r} does not fit {node.type_name}")
+            out = scalar_type(state)
         return self._register(node, out)
 
     def _generic(self, node):
@@ -425,6 +433,21 @@ class Rebuilder:
 _SCALAR_STATE_TYPES = {
     "b": (bool,), "i": (int,), "u": (int,), "f": (float, int), "U": (str,), "S": (bytes,),
 }
+_SCALAR_RULES = {}
+
+
+def _scalar_rule(scalar_type):
+    """(state types accepted, (min, max) for integer types or None) of a
+    numpy scalar type; computed once per type."""
+    rule = _SCALAR_RULES.get(scalar_type)
+    if rule is None:
+        kind = np.dtype(scalar_type).kind
+        bounds = None
+        if kind in "iu":
+            limits = np.iinfo(scalar_type)
+            bounds = (int(limits.min), int(limits.max))
+        rule = _SCALAR_RULES[scalar_type] = (_SCALAR_STATE_TYPES[kind], bounds)
+    return rule
 
 
 def _number(x):

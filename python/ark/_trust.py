@@ -207,28 +207,23 @@ def trusted_by_default(name, is_global):
 
 def collect_names(root):
     """Returns ({object type names}, {global reference names}) used in a tree
-    of _ark values. Iterative: a hostile tree's depth costs no stack."""
-    from _ark import Object  # noqa: PLC0415  (the native module is imported lazily by ark)
+    of _ark values. The walk is native (_ark.collect_names: exact lists,
+    tuples, dicts and Object states, with its own stack, so a hostile tree's
+    depth costs no C stack); every ark.global state goes through global_name."""
+    from _ark import collect_names as native_collect  # noqa: PLC0415  (imported lazily by ark)
 
-    classes, globals_ = set(), set()
-    stack = [root]
-    pop, push = stack.pop, stack.extend
-    while stack:
-        v = pop()
-        t = type(v)
-        if t is list or t is tuple:
-            push(v)
-        elif t is dict:
-            push(v.keys())
-            push(v.values())
-        elif t is Object:
-            name = v.type_name
-            if name == _kinds.GLOBAL:
-                globals_.add(global_name(v.state))
-            else:
-                classes.add(name)
-                stack.append(v.state)
-    return classes, globals_
+    classes, states = native_collect(root)
+    return classes, {global_name(state) for state in states}
+
+
+def collect_reader_names(reader):
+    """collect_names(reader.root()) for an _ark.Reader, without building the
+    tree in Python: the native reader validates the tree as root() does and
+    returns the names. Raises what collect_names raises."""
+    classes, states = reader.type_names()
+    if states is None:  # a global reference whose state is not a string
+        return collect_names(reader.root())
+    return set(classes), {global_name(state) for state in states}
 
 
 def global_name(state):

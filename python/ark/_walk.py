@@ -27,6 +27,7 @@ import types
 
 import numpy as np
 
+import _ark
 from _ark import ArrayRef, Object, Ref
 
 from . import _kinds
@@ -70,10 +71,17 @@ class _Reduction:
 
 
 class Walker:
-    """One dump's walk. Use once: ``tree = Walker(add_array).walk(obj)``."""
+    """One dump's walk. Use once: ``tree = Walker(add_array).walk(obj)``.
 
-    def __init__(self, add_array):
+    With ``compact_trees``, scikit-learn Trees are stored in the compact
+    "ark.tree.v1" form (docs/OBJECTS.md) when it is exact, and arrays of more
+    than one byte per item that the form produces are added with
+    ``add_array(array, shuffle=True)``."""
+
+    def __init__(self, add_array, compact_trees=False):
         self._add_array_to_file = add_array
+        self._compact_trees = compact_trees
+        self._shuffled = set()    # id() of arrays to add with the shuffle filter
         self._alive = []          # keeps every reached object alive: ids stay unique
         self._reductions = {}     # id(obj) -> what emit() needs, computed in pass 1
         self._counts = {}         # id(obj) -> references seen in pass 1
@@ -100,6 +108,8 @@ class Walker:
         # The writer reads the array at finish(): temporaries (transposes,
         # converted sparse parts, RandomState keys) must outlive the walk.
         self._alive.append(array)
+        if self._shuffled and id(array) in self._shuffled:
+            return self._add_array_to_file(array, shuffle=True)
         return self._add_array_to_file(array)
 
     def walk(self, obj):
@@ -384,6 +394,8 @@ class Walker:
                 f"rebuilds objects only from their class and state (never by calling a function "
                 f"from the file). Give the class __getstate__/__setstate__ instead of __reduce__")
         _check_storable_class(target)
+        if self._compact_trees and target.__name__ == "Tree" and _class_name(target) == _TREE:
+            state = self._compact_tree(state)
         return _Reduction(
             _class_name(target), tuple(new_args), state,
             None if list_items is None else list(list_items),
@@ -391,7 +403,32 @@ class Walker:
         )
 
 
+    def _compact_tree(self, state):
+        """The "ark.tree.v1" state of a Tree (docs/OBJECTS.md), or `state`
+        itself when the tree cannot be encoded exactly (the encoder checks
+        that the result decodes to the same bytes)."""
+        if type(state) is not dict or state.keys() != _TREE_STATE_KEYS:
+            return state
+        nodes, values = state["nodes"], state["values"]
+        if type(nodes) is not np.ndarray or type(values) is not np.ndarray:
+            return state
+        fields = _ark.encode_tree(nodes, values)
+        if fields is None:
+            return state
+        compact = {"encoding": _ark.TREE_ENCODING, "max_depth": state["max_depth"],
+                   "node_count": state["node_count"]}
+        for name, value in fields.items():
+            if type(value) is np.ndarray and value.dtype.itemsize > 1:
+                self._shuffled.add(id(value))  # alive: held by the reduction
+            compact[name] = value
+        return compact
+
+
 # --- helpers -------------------------------------------------------------------------
+
+_TREE = "sklearn.tree._tree.Tree"
+_TREE_STATE_KEYS = {"max_depth", "node_count", "nodes", "values"}
+
 
 def _with_id(node, node_id):
     """Gives a node an id; wraps values that have no object node of their own."""

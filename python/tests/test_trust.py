@@ -11,6 +11,7 @@ from sklearn.feature_selection import SelectKBest, f_classif
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, SplineTransformer, StandardScaler
 
+import _ark
 import ark
 import trust_helpers
 from ark import _trust
@@ -135,3 +136,59 @@ def test_forbidden_names_are_never_trusted(name):
 def test_kinds_are_trusted_only_as_nodes():
     assert _trust.untrusted_names({"functools.partial", "numpy.ndarray"}, set()) == []
     assert _trust.untrusted_names(set(), {"functools.partial"}) == ["functools.partial"]
+
+
+def _reference_collect_names(root):
+    """The pure-Python walk that _ark.collect_names replaces, kept as its oracle."""
+    classes, globals_ = set(), set()
+    stack = [root]
+    while stack:
+        v = stack.pop()
+        if type(v) in (list, tuple):
+            stack.extend(v)
+        elif type(v) is dict:
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif type(v) is _ark.Object:
+            if v.type_name == "ark.global":
+                globals_.add(_trust.global_name(v.state))
+            else:
+                classes.add(v.type_name)
+                stack.append(v.state)
+    return classes, globals_
+
+
+def test_fast_audit_matches_the_tree_walk():
+    model = make_pipeline(FunctionTransformer(np.log1p), trust_helpers.Scaler(),
+                          RandomForestClassifier(n_estimators=3, random_state=0)).fit(X + 1, Y)
+    reader = _ark.Reader(ark.dumps(model))
+    root = reader.root()
+    expected = _reference_collect_names(root)
+    assert _trust.collect_names(root) == expected
+    assert _trust.collect_reader_names(reader) == expected
+    classes, states = reader.type_names()
+    assert classes == expected[0] and "numpy:log1p" in states
+    assert "trust_helpers.Scaler" in expected[0] and "numpy.log1p" in expected[1]
+
+
+def test_fast_audit_refuses_what_load_refuses():
+    from manifest_edit import replace_root, replace_root_text
+
+    base = ark.dumps([1, 2])
+    # A global reference whose state is not a string: the same error as the tree walk.
+    odd = replace_root(base, [{"$object": "ark.global", "state": ["os", "system"]},
+                              {"$object": "mypkg.A", "state": None}])
+    assert _ark.Reader(odd).type_names() == ({"mypkg.A"}, None)
+    with pytest.raises(ark.InvalidObjectError, match="malformed global reference"):
+        ark.get_untrusted_types(odd)
+    with pytest.raises(ark.InvalidObjectError, match="malformed global reference"):
+        _trust.collect_names(_ark.Reader(odd).root())
+    # A malformed tree is refused by the audit as by root().
+    for tree in ('{"$object":"a.B","state":{"$ref":7}}', '{"a":1,"a":2}',
+                 '[{"$array":99}]', '{"$object":"a b","state":1}'):
+        data = replace_root_text(base, tree)
+        with pytest.raises(ark.BadManifestError) as audit:
+            ark.get_untrusted_types(data)
+        with pytest.raises(ark.BadManifestError) as full:
+            _ark.Reader(data).root()
+        assert str(audit.value) == str(full.value)

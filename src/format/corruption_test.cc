@@ -46,12 +46,13 @@ TEST_F(CorruptionTest, TruncatedFile) {
     ExpectOpenError(Bytes(file_.begin(), file_.begin() + cut), ErrorCode::kTruncated,
                     "128-byte minimum");
   }
+  // Cut anywhere past the minimum: the header is intact and the end marker
+  // is gone, which is how a truncated file looks.
   for (size_t cut : {size_t{128}, size_t{200}, file_.size() / 2, file_.size() - 65,
                      file_.size() - 64, file_.size() - 8, file_.size() - 1}) {
     SCOPED_TRACE(cut);
-    const ErrorCode code = OpenError(Bytes(file_.begin(), file_.begin() + cut));
-    EXPECT_TRUE(code == ErrorCode::kBadMagic || code == ErrorCode::kTruncated)
-        << ErrorCodeName(code);
+    ExpectOpenError(Bytes(file_.begin(), file_.begin() + cut), ErrorCode::kTruncated,
+                    "does not end with the .ark end marker: it is truncated");
   }
 }
 
@@ -61,8 +62,12 @@ TEST_F(CorruptionTest, WrongHeaderMagic) {
 }
 
 TEST_F(CorruptionTest, WrongFooterMagic) {
+  // With a valid header, a missing end marker is reported as truncation.
   file_[file_.size() - 2] ^= std::byte{0x20};
-  ExpectOpenError(file_, ErrorCode::kBadMagic, "end marker");
+  ExpectOpenError(file_, ErrorCode::kTruncated, "end marker");
+  // Without one, the file is not an .ark file at all.
+  file_[0] = std::byte{0};
+  ExpectOpenError(file_, ErrorCode::kBadMagic, "not an .ark file");
 }
 
 TEST_F(CorruptionTest, FutureMajorVersion) {
@@ -167,6 +172,13 @@ TEST_F(CorruptionTest, InvalidJson) {
   ExpectOpenError(testing::ReplaceManifest(file_, "{\"a\": \"\xff\"}"), ErrorCode::kBadManifest);
   ExpectOpenError(testing::ReplaceManifest(file_, "[1e999]"), ErrorCode::kBadManifest);
   ExpectOpenError(testing::ReplaceManifest(file_, ""), ErrorCode::kBadManifest);
+  ExpectOpenError(testing::ReplaceManifest(file_, R"({"a": "\ud800"})"), ErrorCode::kBadManifest);
+  ExpectOpenError(testing::ReplaceManifest(file_, "{\"a\": \"\x01\"}"), ErrorCode::kBadManifest);
+  ExpectOpenError(testing::ReplaceManifest(file_, "{\"a\": 01}"), ErrorCode::kBadManifest);
+  ExpectOpenError(testing::ReplaceManifest(file_, "{\"a\": 1.}"), ErrorCode::kBadManifest);
+  ExpectOpenError(testing::ReplaceManifest(file_, "{\"a\": tru}"), ErrorCode::kBadManifest);
+  ExpectOpenError(testing::ReplaceManifest(file_, std::string("{\"a\": 1}\0", 9)),
+                  ErrorCode::kBadManifest);
 }
 
 TEST_F(CorruptionTest, TooDeepJson) {
@@ -187,6 +199,81 @@ TEST_F(CorruptionTest, DuplicateKey) {
   manifest.insert(1, R"("root":null,)");
   ExpectOpenError(testing::ReplaceManifest(file_, manifest), ErrorCode::kBadManifest,
                   "duplicate key");
+  // Anywhere in the document: a blob entry, the tree, the sections.
+  const std::string text = testing::ManifestText(file_);
+  struct Insertion {
+    std::string anchor;
+    bool after;  // insert after the anchor, else before it
+    std::string text;
+  };
+  for (const Insertion& insertion :
+       {Insertion{R"("offset":)", false, R"("stored_size":0,)"},
+        Insertion{R"("sections":{)", true, R"("a":1,"b":{"c":1,"c":2},)"},
+        Insertion{R"("root":)", true, R"([{"k":1,"k":1},)"}}) {
+    SCOPED_TRACE(insertion.text);
+    std::string edited = text;
+    const size_t at = edited.find(insertion.anchor);
+    ASSERT_NE(at, std::string::npos) << text;
+    edited.insert(at + (insertion.after ? insertion.anchor.size() : 0), insertion.text);
+    if (insertion.text.front() == '[') {  // close the array around the old root
+      const std::string root = Json::parse(text)["root"].dump();
+      const size_t root_at = at + insertion.anchor.size() + insertion.text.size();
+      ASSERT_EQ(edited.compare(root_at, root.size(), root), 0) << edited;
+      edited.insert(root_at + root.size(), "]");
+    }
+    ExpectOpenError(testing::ReplaceManifest(file_, edited), ErrorCode::kBadManifest,
+                    "duplicate key");
+  }
+  // Many keys: checked with a hash set, still linear.
+  std::string many = R"({"a0":0)";
+  for (int i = 1; i < 100; ++i) many += ",\"a" + std::to_string(i) + "\":0";
+  std::string edited = text;
+  edited.insert(edited.find(R"("sections":{)") + 12, R"("m":)" + many + R"(,"b":1},)");
+  EXPECT_NO_THROW(testing::OpenBytes(testing::ReplaceManifest(file_, edited)));
+  edited = text;
+  edited.insert(edited.find(R"("sections":{)") + 12, R"("m":)" + many + R"(,"a77":1},)");
+  ExpectOpenError(testing::ReplaceManifest(file_, edited), ErrorCode::kBadManifest,
+                  "duplicate key \"a77\"");
+}
+
+// root_json_text() is the root's exact bytes wherever the root sits and
+// however the manifest is spaced; root() parses them.
+TEST_F(CorruptionTest, RootTextIsTheExactBytesOfTheRoot) {
+  const Json m = Json::parse(testing::ManifestText(file_));
+  for (const std::string& root : {m["root"].dump(1), std::string(R"("a,}\"]:{")"),
+                                  std::string("-0.5e-3"), std::string("null")}) {
+    SCOPED_TRACE(root);
+    const std::string spaced = "{\"sections\" : {\"x\":[1,{\"root\":2}]} ,\"root\" :  " + root +
+                               "  ,\n\"ark\":" + m["ark"].dump() +
+                               ",\"blobs\":" + m["blobs"].dump() +
+                               ",\"model_digest\":" + m["model_digest"].dump() + "\t}";
+    const auto reader = testing::OpenBytes(testing::ReplaceManifest(file_, spaced));
+    EXPECT_EQ(reader->root_json_text(), root);
+    EXPECT_EQ(reader->root(), Json::parse(root));
+    EXPECT_EQ(reader->sections()["x"][1]["root"], 2);
+  }
+}
+
+// FORMAT.md §5.1: an integer is a literal without '.' or exponent; one beyond
+// 64 bits is not silently read as a double.
+TEST_F(CorruptionTest, IntegerLiteralBeyond64Bits) {
+  const std::string text = testing::ManifestText(file_);
+  for (const std::string& literal :
+       {std::string("18446744073709551616"), std::string("-9223372036854775809"),
+        std::string("123456789012345678901234567890")}) {
+    SCOPED_TRACE(literal);
+    for (const std::string& anchor : {std::string(R"("root":)"), std::string(R"("sections":{)")}) {
+      std::string edited = text;
+      const size_t at = edited.find(anchor) + anchor.size();
+      edited.insert(at,
+                    anchor.back() == '{' ? R"("n":)" + literal + "," : "[" + literal + R"(],"x":)");
+      ExpectOpenError(testing::ReplaceManifest(file_, edited), ErrorCode::kBadManifest,
+                      "not valid JSON");
+    }
+  }
+  // The largest uint64 is JSON, but a blob offset it is not.
+  ExpectOpenError(Edit([](Json& m) { m["blobs"][0]["offset"] = UINT64_MAX; }),
+                  ErrorCode::kOutOfBounds);
 }
 
 TEST_F(CorruptionTest, UnknownManifestKey) {

@@ -1,11 +1,17 @@
 // Implementation of manifest_schema.h.
 #include "manifest_schema.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <new>
 #include <optional>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -115,6 +121,110 @@ class LinearDomBuilder {
   std::string error_;
 };
 
+// ---- simdjson DOM helpers ----------------------------------------------------
+
+using Element = simdjson::dom::element;
+using ElementType = simdjson::dom::element_type;
+
+// The document was validated by the parser, so typed reads below cannot fail;
+// value_unsafe() skips re-checking what element.type() already established.
+bool IsString(const Element& e) { return e.type() == ElementType::STRING; }
+bool IsObject(const Element& e) { return e.type() == ElementType::OBJECT; }
+bool IsArray(const Element& e) { return e.type() == ElementType::ARRAY; }
+std::string_view StringOf(const Element& e) { return e.get_string().value_unsafe(); }
+simdjson::dom::object ObjectOf(const Element& e) { return e.get_object().value_unsafe(); }
+simdjson::dom::array ArrayOf(const Element& e) { return e.get_array().value_unsafe(); }
+
+// nlohmann's is_number_unsigned(): a non-negative JSON integer.
+bool IsUnsigned(const Element& e) {
+  if (e.type() == ElementType::UINT64) return true;
+  return e.type() == ElementType::INT64 && e.get_int64().value_unsafe() >= 0;
+}
+uint64_t UnsignedOf(const Element& e) {
+  return e.type() == ElementType::UINT64 ? e.get_uint64().value_unsafe()
+                                         : static_cast<uint64_t>(e.get_int64().value_unsafe());
+}
+bool IsInteger(const Element& e) {
+  return e.type() == ElementType::INT64 || e.type() == ElementType::UINT64;
+}
+
+// The element as ordered_json, keys in document order. Used for sections,
+// dtype descriptors and error messages; the document has no duplicate keys
+// (checked first), so members are appended without a lookup.
+Json ToJson(const Element& e) {
+  switch (e.type()) {
+    case ElementType::ARRAY: {
+      Json out = Json::array();
+      auto& items = out.get_ref<Json::array_t&>();
+      for (Element item : ArrayOf(e)) items.push_back(ToJson(item));
+      return out;
+    }
+    case ElementType::OBJECT: {
+      Json out = Json::object();
+      auto& members = static_cast<Json::object_t::Container&>(out.get_ref<Json::object_t&>());
+      for (auto [key, value] : ObjectOf(e)) members.emplace_back(std::string(key), ToJson(value));
+      return out;
+    }
+    case ElementType::INT64:
+      return e.get_int64().value_unsafe();
+    case ElementType::UINT64:
+      return e.get_uint64().value_unsafe();
+    case ElementType::DOUBLE:
+      return e.get_double().value_unsafe();
+    case ElementType::STRING:
+      return std::string(StringOf(e));
+    case ElementType::BOOL:
+      return e.get_bool().value_unsafe();
+    case ElementType::NULL_VALUE:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+std::string Dump(const Element& e) { return ToJson(e).dump(); }
+
+// Objects with more members than this are checked for duplicate keys with a
+// hash set; smaller ones (nearly all) by comparing with the earlier keys.
+constexpr size_t kLinearKeyCheck = 16;
+
+[[noreturn]] void DuplicateKey(std::string_view key) {
+  throw Error(ErrorCode::kBadManifest,
+              "manifest is not valid JSON: duplicate key \"" + std::string(key) + "\"");
+}
+
+// simdjson keeps every member of an object, duplicates included; the format
+// allows each key once (FORMAT.md §2), anywhere in the document.
+void CheckUniqueKeys(const Element& e) {
+  if (IsArray(e)) {
+    for (Element item : ArrayOf(e)) {
+      if (IsArray(item) || IsObject(item)) CheckUniqueKeys(item);
+    }
+    return;
+  }
+  if (!IsObject(e)) return;
+  const simdjson::dom::object object = ObjectOf(e);
+  if (object.size() <= kLinearKeyCheck) {
+    std::string_view keys[kLinearKeyCheck];
+    size_t count = 0;
+    for (auto [key, value] : object) {
+      for (size_t k = 0; k < count; ++k) {
+        if (keys[k] == key) DuplicateKey(key);
+      }
+      keys[count++] = key;
+      if (IsArray(value) || IsObject(value)) CheckUniqueKeys(value);
+    }
+    return;
+  }
+  std::unordered_set<std::string_view> keys;
+  keys.reserve(object.size());
+  for (auto [key, value] : object) {
+    if (!keys.insert(key).second) DuplicateKey(key);
+    if (IsArray(value) || IsObject(value)) CheckUniqueKeys(value);
+  }
+}
+
+// ---- schema ----------------------------------------------------------------
+
 [[noreturn]] void Fail(ErrorCode code, const std::string& where, const std::string& what) {
   throw Error(code, "manifest: " + where + ": " + what);
 }
@@ -127,28 +237,90 @@ std::string VersionText(uint16_t major, uint16_t minor) {
   return std::to_string(major) + "." + std::to_string(minor);
 }
 
+// The members of one object by name; `nullptr` when absent.
+template <size_t N>
+class Members {
+ public:
+  explicit Members(const std::array<std::string_view, N>& names) : names_(names) {}
+
+  // Returns false (and the unknown key) when `object` has a key not in names.
+  bool Collect(const simdjson::dom::object& object, std::string_view* unknown) {
+    size_t position = 0;
+    for (auto [key, value] : object) {
+      size_t k = 0;
+      while (k < N && names_[k] != key) ++k;
+      if (k == N) {
+        *unknown = key;
+        return false;
+      }
+      if (present_[k]) DuplicateKey(key);
+      values_[k] = value;
+      present_[k] = true;
+      positions_[k] = position++;
+    }
+    return true;
+  }
+
+  const Element* Get(size_t k) const { return present_[k] ? &values_[k] : nullptr; }
+  // Where member `k` came in the object. REQUIRES: Get(k) != nullptr.
+  size_t PositionOf(size_t k) const { return positions_[k]; }
+
+ private:
+  const std::array<std::string_view, N>& names_;
+  std::array<Element, N> values_{};
+  std::array<bool, N> present_{};
+  std::array<size_t, N> positions_{};
+};
+
+constexpr std::array<std::string_view, 5> kTopKeys = {"ark", "blobs", "root", "model_digest",
+                                                      "sections"};
+enum TopKey { kArk, kBlobs, kRoot, kModelDigest, kSections };
+
+constexpr std::array<std::string_view, 11> kBlobKeys = {
+    "offset", "stored_size", "raw_size", "dtype",  "shape", "codec",
+    "filter", "chunk_size",  "chunks",   "sha256", "aux"};
+enum BlobKey {
+  kOffset,
+  kStoredSize,
+  kRawSize,
+  kDtype,
+  kShape,
+  kCodec,
+  kFilter,
+  kChunkSize,
+  kChunks,
+  kSha256,
+  kAux
+};
+
+constexpr std::array<std::string_view, 2> kCodecKeys = {"name", "level"};
+
 class Validator {
  public:
   explicit Validator(const ManifestPlacement& placement) : placement_(placement) {}
 
-  ValidatedManifest Run(const Json& manifest) {
-    if (!manifest.is_object()) BadSchema("top level", "must be a JSON object");
-    for (const auto& [name, value] : manifest.items()) {
-      if (name != "ark" && name != "blobs" && name != "root" && name != "model_digest" &&
-          name != "sections") {
-        Unknown("top level", "key \"" + name + "\"");
-      }
+  // Fills everything of `out` but root_text; returns the position of the
+  // root among the top-level members.
+  size_t Run(const Element& manifest, ParsedManifest* out) {
+    if (!IsObject(manifest)) BadSchema("top level", "must be a JSON object");
+    Members<kTopKeys.size()> top(kTopKeys);
+    std::string_view unknown;
+    if (!top.Collect(ObjectOf(manifest), &unknown)) {
+      Unknown("top level", "key \"" + std::string(unknown) + "\"");
     }
-    CheckArkVersion(Require(manifest, "ark", "top level"));
-    ValidatedManifest result;
-    result.blobs = ParseBlobTable(Require(manifest, "blobs", "top level"));
-    Require(manifest, "root", "top level");
-    result.model_digest = ParseModelDigest(Require(manifest, "model_digest", "top level"));
-    if (!Require(manifest, "sections", "top level").is_object()) {
-      BadSchema("sections", "must be a JSON object");
-    }
-    CheckLayout(result.blobs);
-    return result;
+    // Objects the schema reads are checked for duplicate keys as they are
+    // read (Members, DtypeOf); the free-form values here, all at once.
+    if (const Element* root = top.Get(kRoot)) CheckUniqueKeys(*root);
+    if (const Element* sections = top.Get(kSections)) CheckUniqueKeys(*sections);
+    CheckArkVersion(Require(top, kArk, kTopKeys, "top level"));
+    out->blobs = ParseBlobTable(Require(top, kBlobs, kTopKeys, "top level"));
+    Require(top, kRoot, kTopKeys, "top level");
+    out->model_digest = ParseModelDigest(Require(top, kModelDigest, kTopKeys, "top level"));
+    const Element& sections = Require(top, kSections, kTopKeys, "top level");
+    if (!IsObject(sections)) BadSchema("sections", "must be a JSON object");
+    out->sections = ToJson(sections);
+    CheckLayout(out->blobs);
+    return top.PositionOf(kRoot);
   }
 
  private:
@@ -166,96 +338,124 @@ class Validator {
                          VersionText(placement_.file_major, placement_.file_minor));
   }
 
-  static const Json& Require(const Json& object, const char* key, const std::string& where) {
-    auto it = object.find(key);
-    if (it == object.end()) BadSchema(where, std::string("missing key \"") + key + "\"");
-    return *it;
+  template <size_t N>
+  static const Element& Require(const Members<N>& members, size_t k,
+                                const std::array<std::string_view, N>& names,
+                                const std::string& where) {
+    const Element* value = members.Get(k);
+    if (value == nullptr) {
+      BadSchema(where, "missing key \"" + std::string(names[k]) + "\"");
+    }
+    return *value;
   }
 
-  static uint64_t RequireCount(const Json& object, const char* key, const std::string& where) {
-    const Json& value = Require(object, key, where);
-    if (!value.is_number_unsigned()) {
-      BadSchema(where + "." + key, "must be a non-negative integer, not " + value.dump());
+  static uint64_t RequireCount(const Members<kBlobKeys.size()>& entry, size_t k,
+                               const std::string& where) {
+    const Element& value = Require(entry, k, kBlobKeys, where);
+    if (!IsUnsigned(value)) {
+      BadSchema(where + "." + std::string(kBlobKeys[k]),
+                "must be a non-negative integer, not " + Dump(value));
     }
-    return value.get<uint64_t>();
+    return UnsignedOf(value);
   }
 
-  void CheckArkVersion(const Json& ark) const {
-    if (!ark.is_object()) BadSchema("ark", "must be a JSON object");
-    for (const auto& [name, value] : ark.items()) {
-      if (name != "version") Unknown("ark", "key \"" + name + "\"");
+  void CheckArkVersion(const Element& ark) const {
+    if (!IsObject(ark)) BadSchema("ark", "must be a JSON object");
+    static constexpr std::array<std::string_view, 1> kArkKeys = {"version"};
+    Members<1> members(kArkKeys);
+    std::string_view unknown;
+    if (!members.Collect(ObjectOf(ark), &unknown)) {
+      Unknown("ark", "key \"" + std::string(unknown) + "\"");
     }
-    const Json& version = Require(ark, "version", "ark");
-    if (!version.is_array() || version.size() != 2 || !version[0].is_number_unsigned() ||
-        !version[1].is_number_unsigned() || version[0].get<uint64_t>() != placement_.file_major ||
-        version[1].get<uint64_t>() != placement_.file_minor) {
-      BadSchema("ark.version", version.dump() + " does not match the header's version [" +
+    const Element& version = Require(members, 0, kArkKeys, "ark");
+    bool ok = IsArray(version) && ArrayOf(version).size() == 2;
+    if (ok) {
+      const Element major = ArrayOf(version).at(0).value_unsafe();
+      const Element minor = ArrayOf(version).at(1).value_unsafe();
+      ok = IsUnsigned(major) && IsUnsigned(minor) && UnsignedOf(major) == placement_.file_major &&
+           UnsignedOf(minor) == placement_.file_minor;
+    }
+    if (!ok) {
+      BadSchema("ark.version", Dump(version) + " does not match the header's version [" +
                                    std::to_string(placement_.file_major) + ", " +
                                    std::to_string(placement_.file_minor) + "]");
     }
   }
 
-  static std::string ParseModelDigest(const Json& value) {
-    if (value.is_string()) {
-      const std::string& text = value.get_ref<const std::string&>();
+  static std::string ParseModelDigest(const Element& value) {
+    if (IsString(value)) {
+      const std::string_view text = StringOf(value);
       Digest unused;
       if (text.size() == kDigestPrefix.size() + kHexDigestLength &&
-          text.starts_with(kDigestPrefix) &&
-          FromHex(std::string_view(text).substr(kDigestPrefix.size()), &unused)) {
-        return text;
+          text.starts_with(kDigestPrefix) && FromHex(text.substr(kDigestPrefix.size()), &unused)) {
+        return std::string(text);
       }
     }
-    BadSchema("model_digest", "must be \"sha256:<64 hex digits>\", not " + value.dump());
+    BadSchema("model_digest", "must be \"sha256:<64 hex digits>\", not " + Dump(value));
   }
 
-  std::vector<BlobInfo> ParseBlobTable(const Json& table) const {
-    if (!table.is_array()) BadSchema("blobs", "must be a JSON array");
-    if (table.size() > kMaxBlobs) {
-      Fail(
-          ErrorCode::kLimitExceeded, "blobs",
-          std::to_string(table.size()) + " blobs exceed the limit of " + std::to_string(kMaxBlobs));
+  std::vector<BlobInfo> ParseBlobTable(const Element& table) {
+    if (!IsArray(table)) BadSchema("blobs", "must be a JSON array");
+    const simdjson::dom::array entries = ArrayOf(table);
+    const size_t count = entries.size();
+    if (count > kMaxBlobs) {
+      Fail(ErrorCode::kLimitExceeded, "blobs",
+           std::to_string(count) + " blobs exceed the limit of " + std::to_string(kMaxBlobs));
     }
     std::vector<BlobInfo> blobs;
-    blobs.reserve(table.size());
-    for (size_t i = 0; i < table.size(); ++i) blobs.push_back(ParseBlob(table[i], i));
+    blobs.reserve(count);
+    size_t i = 0;
+    for (Element entry : entries) blobs.push_back(ParseBlob(entry, i++));
     return blobs;
   }
 
-  BlobInfo ParseBlob(const Json& entry, size_t index) const {
-    const std::string where = "blobs[" + std::to_string(index) + "]";
-    if (!entry.is_object()) BadSchema(where, "must be a JSON object");
-    for (const auto& [name, value] : entry.items()) {
-      if (name != "offset" && name != "stored_size" && name != "raw_size" && name != "dtype" &&
-          name != "shape" && name != "codec" && name != "filter" && name != "chunk_size" &&
-          name != "chunks" && name != "sha256" && name != "aux") {
-        Unknown(where, "key \"" + name + "\"");
-      }
-    }
-    BlobInfo blob;
-    blob.offset = RequireCount(entry, "offset", where);
-    blob.stored_size = RequireCount(entry, "stored_size", where);
-    blob.raw_size = RequireCount(entry, "raw_size", where);
-
+  // Equal descriptors (every tree of a forest shares one structured dtype)
+  // are validated once; the key is the descriptor's compact JSON.
+  Dtype DtypeOf(const Element& descr, const std::string& where) {
+    std::string key = IsString(descr) ? std::string(StringOf(descr)) : simdjson::minify(descr);
+    if (!IsString(descr)) key.insert(0, 1, '\0');  // cannot collide with a string descriptor
+    auto it = dtypes_.find(key);
+    if (it != dtypes_.end()) return it->second;
+    CheckUniqueKeys(descr);
+    Dtype dtype;
     try {
-      blob.dtype = ParseDtype(Require(entry, "dtype", where));
+      dtype = ParseDtype(ToJson(descr));
     } catch (const Error& error) {
       Fail(error.code(), where + ".dtype", error.what());
     } catch (const nlohmann::json::exception& error) {
       Fail(ErrorCode::kUnknownDtype, where + ".dtype", error.what());
     }
+    return dtypes_.emplace(std::move(key), std::move(dtype)).first->second;
+  }
 
-    const Json& shape = Require(entry, "shape", where);
-    if (!shape.is_array()) BadSchema(where + ".shape", "must be an array of dimensions");
-    if (shape.size() > kMaxDims) {
+  BlobInfo ParseBlob(const Element& element, size_t index) {
+    const std::string where = "blobs[" + std::to_string(index) + "]";
+    if (!IsObject(element)) BadSchema(where, "must be a JSON object");
+    Members<kBlobKeys.size()> entry(kBlobKeys);
+    std::string_view unknown;
+    if (!entry.Collect(ObjectOf(element), &unknown)) {
+      Unknown(where, "key \"" + std::string(unknown) + "\"");
+    }
+    BlobInfo blob;
+    blob.offset = RequireCount(entry, kOffset, where);
+    blob.stored_size = RequireCount(entry, kStoredSize, where);
+    blob.raw_size = RequireCount(entry, kRawSize, where);
+    blob.dtype = DtypeOf(Require(entry, kDtype, kBlobKeys, where), where);
+
+    const Element& shape = Require(entry, kShape, kBlobKeys, where);
+    if (!IsArray(shape)) BadSchema(where + ".shape", "must be an array of dimensions");
+    const simdjson::dom::array dims = ArrayOf(shape);
+    if (dims.size() > kMaxDims) {
       Fail(ErrorCode::kLimitExceeded, where + ".shape",
-           std::to_string(shape.size()) + " dimensions exceed the limit of " +
+           std::to_string(dims.size()) + " dimensions exceed the limit of " +
                std::to_string(kMaxDims));
     }
-    for (const Json& dim : shape) {
-      if (!dim.is_number_unsigned()) {
-        BadSchema(where + ".shape", "dimensions must be non-negative integers, not " + dim.dump());
+    blob.shape.reserve(dims.size());
+    for (Element dim : dims) {
+      if (!IsUnsigned(dim)) {
+        BadSchema(where + ".shape", "dimensions must be non-negative integers, not " + Dump(dim));
       }
-      blob.shape.push_back(dim.get<uint64_t>());
+      blob.shape.push_back(UnsignedOf(dim));
     }
     uint64_t expected_raw = 0;
     try {
@@ -265,25 +465,26 @@ class Validator {
     }
     if (blob.raw_size != expected_raw) {
       BadSchema(where + ".raw_size", std::to_string(blob.raw_size) + " bytes, but dtype " +
-                                         blob.dtype.descr.dump() + " and shape " + shape.dump() +
+                                         blob.dtype.descr.dump() + " and shape " + Dump(shape) +
                                          " make " + std::to_string(expected_raw));
     }
 
-    ParseCodec(Require(entry, "codec", where), where + ".codec", &blob.codec);
-    const Json& filter = Require(entry, "filter", where);
-    if (filter == "none") {
+    ParseCodec(Require(entry, kCodec, kBlobKeys, where), where + ".codec", &blob.codec);
+    const Element& filter = Require(entry, kFilter, kBlobKeys, where);
+    const std::string_view filter_name = IsString(filter) ? StringOf(filter) : std::string_view();
+    if (IsString(filter) && filter_name == "none") {
       blob.filter = Filter::kNone;
-    } else if (filter == "shuffle") {
+    } else if (IsString(filter) && filter_name == "shuffle") {
       blob.filter = Filter::kShuffle;
       if (blob.codec.kind == CodecKind::kNone) {
         BadSchema(where + ".filter", "\"shuffle\" requires a compressed codec");
       }
     } else {
-      Unknown(where + ".filter", "filter " + filter.dump());
+      Unknown(where + ".filter", "filter " + Dump(filter));
     }
 
     if (blob.codec.kind == CodecKind::kNone) {
-      if (entry.contains("chunk_size") || entry.contains("chunks")) {
+      if (entry.Get(kChunkSize) != nullptr || entry.Get(kChunks) != nullptr) {
         BadSchema(where, "an uncompressed blob has no chunk_size or chunks");
       }
       if (blob.stored_size != blob.raw_size) {
@@ -295,43 +496,44 @@ class Validator {
       ParseChunks(entry, where, &blob);
     }
 
-    const Json& sha = Require(entry, "sha256", where);
-    if (!sha.is_string() || !FromHex(sha.get_ref<const std::string&>(), &blob.sha256)) {
-      BadSchema(where + ".sha256", "must be 64 hex digits, not " + sha.dump());
+    const Element& sha = Require(entry, kSha256, kBlobKeys, where);
+    if (!IsString(sha) || !FromHex(StringOf(sha), &blob.sha256)) {
+      BadSchema(where + ".sha256", "must be 64 hex digits, not " + Dump(sha));
     }
-    if (auto aux = entry.find("aux"); aux != entry.end()) {
-      if (!aux->is_boolean()) BadSchema(where + ".aux", "must be true or false");
-      blob.aux = aux->get<bool>();
+    if (const Element* aux = entry.Get(kAux)) {
+      if (aux->type() != ElementType::BOOL) BadSchema(where + ".aux", "must be true or false");
+      blob.aux = aux->get_bool().value_unsafe();
     }
     return blob;
   }
 
-  void ParseCodec(const Json& codec, const std::string& where, Codec* out) const {
-    if (!codec.is_object()) BadSchema(where, "must be an object such as {\"name\": \"none\"}");
-    for (const auto& [name, value] : codec.items()) {
-      if (name != "name" && name != "level") Unknown(where, "key \"" + name + "\"");
+  void ParseCodec(const Element& codec, const std::string& where, Codec* out) const {
+    if (!IsObject(codec)) BadSchema(where, "must be an object such as {\"name\": \"none\"}");
+    Members<kCodecKeys.size()> members(kCodecKeys);
+    std::string_view unknown;
+    if (!members.Collect(ObjectOf(codec), &unknown)) {
+      Unknown(where, "key \"" + std::string(unknown) + "\"");
     }
-    const Json& name = Require(codec, "name", where);
+    const Element& name = Require(members, 0, kCodecKeys, where);
     std::optional<CodecKind> kind;
     for (CodecKind known :
          {CodecKind::kNone, CodecKind::kZstd, CodecKind::kZlib, CodecKind::kLzma}) {
-      if (name == CodecName(known)) kind = known;
+      if (IsString(name) && StringOf(name) == CodecName(known)) kind = known;
     }
-    if (!kind) Unknown(where + ".name", "codec " + name.dump());
+    if (!kind) Unknown(where + ".name", "codec " + Dump(name));
     out->kind = *kind;
-    auto level = codec.find("level");
+    const Element* level = members.Get(1);
     if (*kind == CodecKind::kNone) {
-      if (level != codec.end()) BadSchema(where, "codec \"none\" takes no level");
+      if (level != nullptr) BadSchema(where, "codec \"none\" takes no level");
       out->level = 0;
       return;
     }
-    if (level == codec.end()) BadSchema(where, "missing key \"level\"");
-    if (!level->is_number_integer()) BadSchema(where + ".level", "must be an integer");
-    const int64_t value = level->is_number_unsigned() && level->get<uint64_t>() > INT32_MAX
-                              ? INT64_MAX
-                              : level->get<int64_t>();
+    if (level == nullptr) BadSchema(where, "missing key \"level\"");
+    if (!IsInteger(*level)) BadSchema(where + ".level", "must be an integer");
+    const int64_t value =
+        level->type() == ElementType::UINT64 ? INT64_MAX : level->get_int64().value_unsafe();
     if (value < INT32_MIN || value > INT32_MAX) {
-      BadSchema(where + ".level", level->dump() + " is out of range");
+      BadSchema(where + ".level", Dump(*level) + " is out of range");
     }
     out->level = static_cast<int>(value);
     try {
@@ -341,8 +543,9 @@ class Validator {
     }
   }
 
-  static void ParseChunks(const Json& entry, const std::string& where, BlobInfo* blob) {
-    blob->chunk_size = RequireCount(entry, "chunk_size", where);
+  static void ParseChunks(const Members<kBlobKeys.size()>& entry, const std::string& where,
+                          BlobInfo* blob) {
+    blob->chunk_size = RequireCount(entry, kChunkSize, where);
     if (blob->chunk_size < kMinChunkSize || blob->chunk_size > kMaxChunkSize) {
       Fail(ErrorCode::kLimitExceeded, where + ".chunk_size",
            std::to_string(blob->chunk_size) + " is outside the allowed " +
@@ -353,24 +556,26 @@ class Validator {
                                            std::to_string(blob->dtype.itemsize) +
                                            " for the shuffle filter");
     }
-    const Json& chunks = Require(entry, "chunks", where);
-    if (!chunks.is_array()) BadSchema(where + ".chunks", "must be an array of sizes");
+    const Element& chunks = Require(entry, kChunks, kBlobKeys, where);
+    if (!IsArray(chunks)) BadSchema(where + ".chunks", "must be an array of sizes");
+    const simdjson::dom::array sizes = ArrayOf(chunks);
+    const size_t count = sizes.size();
     const uint64_t expected_count =
         blob->raw_size / blob->chunk_size + (blob->raw_size % blob->chunk_size != 0 ? 1 : 0);
-    if (chunks.size() != expected_count) {
-      BadSchema(where + ".chunks", "has " + std::to_string(chunks.size()) + " entries; raw_size " +
+    if (count != expected_count) {
+      BadSchema(where + ".chunks", "has " + std::to_string(count) + " entries; raw_size " +
                                        std::to_string(blob->raw_size) + " in chunks of " +
                                        std::to_string(blob->chunk_size) + " needs " +
                                        std::to_string(expected_count));
     }
-    blob->chunks.reserve(chunks.size());
+    blob->chunks.reserve(count);
     uint64_t total = 0;
-    for (size_t k = 0; k < chunks.size(); ++k) {
-      const Json& size = chunks[k];
-      if (!size.is_number_unsigned()) {
+    size_t k = 0;
+    for (Element size : sizes) {
+      if (!IsUnsigned(size)) {
         BadSchema(where + ".chunks[" + std::to_string(k) + "]", "must be a non-negative integer");
       }
-      const uint64_t stored = size.get<uint64_t>();
+      const uint64_t stored = UnsignedOf(size);
       const uint64_t raw = std::min(blob->chunk_size, blob->raw_size - k * blob->chunk_size);
       // raw <= kMaxExpansion * stored, without the multiplication overflowing.
       if ((raw + kMaxExpansion - 1) / kMaxExpansion > stored) {
@@ -382,6 +587,7 @@ class Validator {
         Fail(ErrorCode::kSizeOverflow, where + ".chunks", "chunk sizes overflow 64 bits");
       }
       blob->chunks.push_back(stored);
+      ++k;
     }
     if (total != blob->stored_size) {
       BadSchema(where + ".chunks", "sizes add up to " + std::to_string(total) +
@@ -431,30 +637,51 @@ class Validator {
   }
 
   ManifestPlacement placement_;
+  std::unordered_map<std::string, Dtype> dtypes_;
 };
 
-}  // namespace
+bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-int JsonNestingDepth(std::string_view text, int limit) {
+// One pass over JSON text that needs no valid JSON (it runs before any
+// parser): returns the deepest nesting of arrays and objects outside strings,
+// stopping early (with a value > limit) once `limit` is exceeded, and, when
+// `top_values` is given, appends the [begin, end) byte range of the value of
+// each member of a top-level object, in document order. The ranges mean
+// something only for text a parser then accepts.
+int ScanJson(std::string_view text, int limit, std::vector<std::pair<size_t, size_t>>* top_values) {
+  const char* p = text.data();
+  const size_t n = text.size();
   int depth = 0;
   int deepest = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        in_string = true;
+  size_t value_begin = 0;
+  bool in_value = false;
+  auto close_value = [&](size_t end) {
+    size_t begin = value_begin;
+    while (begin < end && IsJsonSpace(p[begin])) ++begin;
+    while (end > begin && IsJsonSpace(p[end - 1])) --end;
+    top_values->emplace_back(begin, end);
+    in_value = false;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    switch (p[i]) {
+      case '"': {
+        // Skip the string: brackets inside it are not nesting. Its end is
+        // the first quote after an even number of backslashes.
+        const char* const start = p + i + 1;
+        const char* quote = start;
+        i = n;  // unterminated: the rest is string
+        while ((quote = static_cast<const char*>(
+                    std::memchr(quote, '"', static_cast<size_t>(p + n - quote)))) != nullptr) {
+          const char* run = quote;
+          while (run > start && run[-1] == '\\') --run;
+          if ((quote - run) % 2 == 0) {
+            i = static_cast<size_t>(quote - p);
+            break;
+          }
+          ++quote;
+        }
         break;
+      }
       case '[':
       case '{':
         if (++depth > deepest) {
@@ -464,8 +691,18 @@ int JsonNestingDepth(std::string_view text, int limit) {
         break;
       case ']':
       case '}':
+        if (depth == 1 && in_value && top_values != nullptr) close_value(i);
         // Unbalanced closers are the parser's to report.
         if (depth > 0) --depth;
+        break;
+      case ':':
+        if (depth == 1) {
+          value_begin = i + 1;
+          in_value = true;
+        }
+        break;
+      case ',':
+        if (depth == 1 && in_value && top_values != nullptr) close_value(i);
         break;
       default:
         break;
@@ -473,6 +710,10 @@ int JsonNestingDepth(std::string_view text, int limit) {
   }
   return deepest;
 }
+
+}  // namespace
+
+int JsonNestingDepth(std::string_view text, int limit) { return ScanJson(text, limit, nullptr); }
 
 nlohmann::ordered_json ParseManifestJson(std::string_view text) {
   if (JsonNestingDepth(text, kMaxJsonDepth) > kMaxJsonDepth) {
@@ -494,9 +735,33 @@ nlohmann::ordered_json ParseManifestJson(std::string_view text) {
   return builder.TakeResult();
 }
 
-ValidatedManifest ValidateManifest(const nlohmann::ordered_json& manifest,
-                                   const ManifestPlacement& placement) {
-  return Validator(placement).Run(manifest);
+ParsedManifest ParseManifest(std::string_view text, const ManifestPlacement& placement) {
+  std::vector<std::pair<size_t, size_t>> top_values;
+  if (ScanJson(text, kMaxJsonDepth, &top_values) > kMaxJsonDepth) {
+    throw Error(ErrorCode::kLimitExceeded, "manifest: JSON nesting deeper than the limit of " +
+                                               std::to_string(kMaxJsonDepth) + " levels");
+  }
+  const simdjson::padded_string padded(text.data(), text.size());
+  simdjson::dom::parser parser;
+  // The scan above bounds the depth; the parser's own limit is a backstop.
+  if (parser.allocate(padded.size(), kMaxJsonDepth + 1) != simdjson::SUCCESS) {
+    throw std::bad_alloc();
+  }
+  Element manifest;
+  if (const auto error = parser.parse(padded).get(manifest); error != simdjson::SUCCESS) {
+    if (error == simdjson::MEMALLOC) throw std::bad_alloc();
+    throw Error(ErrorCode::kBadManifest,
+                std::string("manifest is not valid JSON: ") + simdjson::error_message(error));
+  }
+  ParsedManifest out;
+  const size_t root_member = Validator(placement).Run(manifest, &out);
+  // The parser accepted the text, so the scan saw its members as they are.
+  if (root_member >= top_values.size()) {
+    throw Error(ErrorCode::kBadManifest, "manifest: cannot locate the root value");
+  }
+  const auto [begin, end] = top_values[root_member];
+  out.root_text = text.substr(begin, end - begin);
+  return out;
 }
 
 nlohmann::ordered_json BlobEntryToJson(const BlobInfo& blob) {

@@ -20,10 +20,12 @@ namespace ark::format {
 // exceeded. Needs no valid JSON: it runs before any parser sees the text.
 int JsonNestingDepth(std::string_view text, int limit);
 
-// Parses manifest text. Refuses (kLimitExceeded) nesting deeper than
-// kMaxJsonDepth before parsing, and (kBadManifest) invalid JSON, invalid
-// UTF-8, non-finite numbers and duplicate object keys. Objects are built in
-// linear time however many keys they have.
+// Parses JSON text with nlohmann (the reference parser, used where an
+// ordered_json is wanted: Reader::root() and VerifyAll). Refuses
+// (kLimitExceeded) nesting deeper than kMaxJsonDepth before parsing, and
+// (kBadManifest) invalid JSON, invalid UTF-8, non-finite numbers and
+// duplicate object keys. Objects are built in linear time however many keys
+// they have.
 nlohmann::ordered_json ParseManifestJson(std::string_view text);
 
 // Where the manifest sits, which bounds every blob.
@@ -34,16 +36,24 @@ struct ManifestPlacement {
   uint16_t file_minor = 0;
 };
 
-struct ValidatedManifest {
+struct ParsedManifest {
   std::vector<BlobInfo> blobs;
   std::string model_digest;
+  // The exact bytes of the `root` value: a view into the text given to
+  // ParseManifest, valid as long as that text is.
+  std::string_view root_text;
+  nlohmann::ordered_json sections;  // an object
 };
 
-// Checks the whole schema of a parsed manifest and the layout of its blobs
-// (first at 64, each at the aligned end of the previous one, the manifest at
-// the aligned end of the last). Tags inside `root` are not checked here.
-ValidatedManifest ValidateManifest(const nlohmann::ordered_json& manifest,
-                                   const ManifestPlacement& placement);
+// Parses and validates manifest text (simdjson): nesting depth (kLimitExceeded,
+// before any parser runs), JSON syntax, UTF-8, numbers (integers beyond
+// 64 bits and non-finite floats are refused), duplicate keys in every object
+// of the document, then the whole schema of FORMAT.md §2-§4 and §7 and the
+// layout of the blobs (first at 64, each at the aligned end of the previous
+// one, the manifest at the aligned end of the last). Tags inside `root` are
+// not checked here (model::FromJsonText does). Equal dtype descriptors are
+// parsed once.
+ParsedManifest ParseManifest(std::string_view text, const ManifestPlacement& placement);
 
 // The blob-table entry of `blob`, keys in the order of FORMAT.md §3.
 nlohmann::ordered_json BlobEntryToJson(const BlobInfo& blob);

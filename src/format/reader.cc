@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <utility>
 
@@ -55,8 +56,15 @@ class ReaderImpl final : public Reader {
   const Digest& file_digest() const override { return footer_.file_digest; }
   const std::string& model_digest() const override { return model_digest_; }
   std::string_view manifest_bytes() const override { return manifest_text_; }
-  const Json& root() const override { return *root_; }
-  const Json& sections() const override { return *sections_; }
+  std::string_view root_json_text() const override { return root_text_; }
+  const Json& root() const override {
+    // Built on first use: the tree's own decoders read root_text_ directly.
+    // The text was validated at open (depth, syntax, numbers, unique keys),
+    // which is everything ParseManifestJson checks.
+    std::call_once(root_once_, [this] { root_ = ParseManifestJson(root_text_); });
+    return root_;
+  }
+  const Json& sections() const override { return sections_; }
   const std::vector<BlobInfo>& blobs() const override { return blobs_; }
 
   BlobView ReadBlob(uint64_t index) const override {
@@ -92,7 +100,9 @@ class ReaderImpl final : public Reader {
       if (progress) progress(done, total);
     }
     CheckZeroPadding(expected_start, footer_.manifest_offset, blobs_.size());
-    const std::string recomputed = ComputeModelDigest(*root_, manifest_.at("blobs"));
+    // The digest hashes the blob-table entries as the manifest spells them.
+    const Json manifest = ParseManifestJson(manifest_text_);
+    const std::string recomputed = ComputeModelDigest(root(), manifest.at("blobs"));
     if (recomputed != model_digest_) {
       throw Error(ErrorCode::kChecksumMismatch, "model digest mismatch: the manifest says " +
                                                     model_digest_ +
@@ -129,7 +139,9 @@ class ReaderImpl final : public Reader {
     const uint64_t footer_offset = size - kFooterSize;
     const auto footer_bytes = file_.subspan(footer_offset);
     if (!MatchesMagic(footer_bytes.subspan(kFooterMagicAt), kFooterMagic)) {
-      throw Error(ErrorCode::kBadMagic,
+      // The header is right, so the file began as an .ark file: the usual
+      // cause is a copy or a write that stopped early.
+      throw Error(ErrorCode::kTruncated,
                   "the file does not end with the .ark end marker: it is truncated or was not "
                   "completely written (" +
                       std::to_string(size) + " bytes)");
@@ -182,16 +194,15 @@ class ReaderImpl final : public Reader {
                   "file is corrupt");
     }
 
-    manifest_ = ParseManifestJson(manifest_text_);
-    ValidatedManifest validated =
-        ValidateManifest(manifest_, {.manifest_offset = footer_.manifest_offset,
-                                     .footer_offset = footer_offset,
-                                     .file_major = major_,
-                                     .file_minor = minor_});
-    blobs_ = std::move(validated.blobs);
-    model_digest_ = std::move(validated.model_digest);
-    root_ = &manifest_.at("root");
-    sections_ = &manifest_.at("sections");
+    ParsedManifest parsed =
+        ParseManifest(manifest_text_, {.manifest_offset = footer_.manifest_offset,
+                                       .footer_offset = footer_offset,
+                                       .file_major = major_,
+                                       .file_minor = minor_});
+    blobs_ = std::move(parsed.blobs);
+    model_digest_ = std::move(parsed.model_digest);
+    root_text_ = parsed.root_text;
+    sections_ = std::move(parsed.sections);
     verified_.reset(new std::atomic<bool>[blobs_.size()]());
   }
 
@@ -261,9 +272,10 @@ class ReaderImpl final : public Reader {
   uint16_t minor_ = 0;
   Footer footer_;
   std::string_view manifest_text_;
-  Json manifest_;
-  const Json* root_ = nullptr;
-  const Json* sections_ = nullptr;
+  std::string_view root_text_;  // inside manifest_text_
+  mutable std::once_flag root_once_;
+  mutable Json root_;
+  Json sections_;
   std::vector<BlobInfo> blobs_;
   std::string model_digest_;
   std::unique_ptr<std::atomic<bool>[]> verified_;

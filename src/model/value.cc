@@ -9,13 +9,18 @@
 // the loader does not look at.
 #include "ark/model/value.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <new>
+#include <set>
 #include <string_view>
 #include <unordered_set>
 
@@ -201,7 +206,7 @@ bool IsPlainObjectDict(const std::vector<std::pair<Value, Value>>& pairs) {
 
 // Appends ".key" for identifier-like keys, else ["key"] (JSON-escaped), so
 // the path in a message can be pasted back into a JSON tool.
-void AppendKey(std::string& path, const std::string& key) {
+void AppendKey(std::string& path, std::string_view key) {
   bool simple = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '$';
@@ -211,7 +216,7 @@ void AppendKey(std::string& path, const std::string& key) {
     path += key;
   } else {
     path += '[';
-    path += Json(key).dump(-1, ' ', false, Json::error_handler_t::replace);
+    path += Json(std::string(key)).dump(-1, ' ', false, Json::error_handler_t::replace);
     path += ']';
   }
 }
@@ -355,42 +360,180 @@ class Encoder {
   std::string path_ = "root";
 };
 
+// ---------------------------------------------------------------------------
+// Decoding. One decoder serves two JSON representations (nlohmann's
+// ordered_json and simdjson's DOM), each seen through an adapter of static
+// functions over a cheap handle, and two outputs: Values (kBuild) or only the
+// type names of a trust audit. Every path runs the same checks.
+
+enum class JsonKind { kNull, kBool, kInt, kUint, kFloat, kString, kArray, kObject, kOther };
+
+struct OrderedJsonTree {
+  using Handle = const Json*;
+
+  static JsonKind KindOf(Handle j) {
+    switch (j->type()) {
+      case Json::value_t::null:
+        return JsonKind::kNull;
+      case Json::value_t::boolean:
+        return JsonKind::kBool;
+      case Json::value_t::number_integer:
+        return JsonKind::kInt;
+      case Json::value_t::number_unsigned:
+        return JsonKind::kUint;
+      case Json::value_t::number_float:
+        return JsonKind::kFloat;
+      case Json::value_t::string:
+        return JsonKind::kString;
+      case Json::value_t::array:
+        return JsonKind::kArray;
+      case Json::value_t::object:
+        return JsonKind::kObject;
+      case Json::value_t::binary:
+      case Json::value_t::discarded:
+        break;
+    }
+    return JsonKind::kOther;
+  }
+  static bool BoolOf(Handle j) { return j->get<bool>(); }
+  static int64_t IntOf(Handle j) { return j->get<int64_t>(); }
+  static uint64_t UintOf(Handle j) { return j->get<uint64_t>(); }
+  static double FloatOf(Handle j) { return j->get<double>(); }
+  static std::string_view StringOf(Handle j) { return j->get_ref<const std::string&>(); }
+  static size_t SizeOf(Handle j) { return j->size(); }
+  static Handle At(Handle j, size_t i) { return &(*j)[i]; }
+  template <typename F>
+  static void ForEachItem(Handle j, F&& f) {
+    for (const Json& item : *j) f(&item);
+  }
+  template <typename F>
+  static void ForEachMember(Handle j, F&& f) {
+    for (auto it = j->begin(); it != j->end(); ++it) f(std::string_view(it.key()), &it.value());
+  }
+  // REQUIRES: a non-empty object.
+  static std::pair<std::string_view, Handle> FirstMember(Handle j) {
+    return {j->begin().key(), &j->begin().value()};
+  }
+};
+
+struct SimdjsonTree {
+  using Handle = simdjson::dom::element;
+  using Type = simdjson::dom::element_type;
+
+  // The parser validated the document, so the typed reads below cannot fail.
+  static JsonKind KindOf(Handle j) {
+    switch (j.type()) {
+      case Type::NULL_VALUE:
+        return JsonKind::kNull;
+      case Type::BOOL:
+        return JsonKind::kBool;
+      case Type::INT64:
+        return JsonKind::kInt;
+      case Type::UINT64:
+        return JsonKind::kUint;
+      case Type::DOUBLE:
+        return JsonKind::kFloat;
+      case Type::STRING:
+        return JsonKind::kString;
+      case Type::ARRAY:
+        return JsonKind::kArray;
+      case Type::OBJECT:
+        return JsonKind::kObject;
+    }
+    return JsonKind::kOther;
+  }
+  static bool BoolOf(Handle j) { return j.get_bool().value_unsafe(); }
+  static int64_t IntOf(Handle j) { return j.get_int64().value_unsafe(); }
+  static uint64_t UintOf(Handle j) { return j.get_uint64().value_unsafe(); }
+  static double FloatOf(Handle j) { return j.get_double().value_unsafe(); }
+  static std::string_view StringOf(Handle j) { return j.get_string().value_unsafe(); }
+  static size_t SizeOf(Handle j) {
+    return j.type() == Type::ARRAY ? j.get_array().value_unsafe().size()
+                                   : j.get_object().value_unsafe().size();
+  }
+  static Handle At(Handle j, size_t i) { return j.get_array().value_unsafe().at(i).value_unsafe(); }
+  template <typename F>
+  static void ForEachItem(Handle j, F&& f) {
+    const simdjson::dom::array array = j.get_array().value_unsafe();
+    for (Handle item : array) f(item);
+  }
+  template <typename F>
+  static void ForEachMember(Handle j, F&& f) {
+    const simdjson::dom::object object = j.get_object().value_unsafe();
+    for (auto [key, value] : object) f(key, value);
+  }
+  // REQUIRES: a non-empty object.
+  static std::pair<std::string_view, Handle> FirstMember(Handle j) {
+    const simdjson::dom::object object = j.get_object().value_unsafe();
+    const auto first = object.begin();
+    return {first.key(), first.value()};
+  }
+};
+
+// Object keys are unique in a tree (FORMAT.md §2). Objects with more keys
+// than this are checked with a hash set, smaller ones (nearly all) by
+// comparing with the earlier keys.
+constexpr size_t kLinearKeyCheck = 16;
+
+// Names gathered by CollectTypeNames; heterogeneous lookup keeps a name seen
+// again from costing an allocation.
+struct NameSets {
+  std::set<std::string, std::less<>> types;
+  std::set<std::string, std::less<>> globals;
+  bool malformed_global = false;
+
+  static void Add(std::set<std::string, std::less<>>& set, std::string_view name) {
+    if (set.find(name) == set.end()) set.emplace(name);
+  }
+};
+
+template <typename Tree, bool kBuild>
 class Decoder {
  public:
-  explicit Decoder(uint64_t blob_count) : blob_count_(blob_count) {}
+  using Handle = typename Tree::Handle;
+
+  // REQUIRES: names != nullptr unless kBuild.
+  Decoder(uint64_t blob_count, NameSets* names) : blob_count_(blob_count), names_(names) {}
 
   // `depth` is the JSON nesting level of `j` (root: kRootDepth).
-  Value Decode(const Json& j, int depth) {
-    if (j.is_structured()) CheckDepth(depth);
-    switch (j.type()) {
-      case Json::value_t::null:
+  Value Decode(Handle j, int depth) {
+    switch (Tree::KindOf(j)) {
+      case JsonKind::kNull:
         return Value::Null();
-      case Json::value_t::boolean:
-        return Value::Bool(j.get<bool>());
-      case Json::value_t::number_integer:
-        return Value::Int(j.get<int64_t>());
-      case Json::value_t::number_unsigned: {
-        uint64_t u = j.get<uint64_t>();
+      case JsonKind::kBool:
+        return kBuild ? Value::Bool(Tree::BoolOf(j)) : Value();
+      case JsonKind::kInt:
+        return kBuild ? Value::Int(Tree::IntOf(j)) : Value();
+      case JsonKind::kUint: {
+        uint64_t u = Tree::UintOf(j);
         if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
           Fail(path_, "integer " + std::to_string(u) +
                           " is outside int64; such integers are written as {\"$int\": \"...\"}");
         }
-        return Value::Int(static_cast<int64_t>(u));
+        return kBuild ? Value::Int(static_cast<int64_t>(u)) : Value();
       }
-      case Json::value_t::number_float: {
-        double d = j.get<double>();
+      case JsonKind::kFloat: {
+        double d = Tree::FloatOf(j);
         if (!std::isfinite(d)) Fail(path_, "number out of float64 range");
-        return Value::Float(d);
+        return kBuild ? Value::Float(d) : Value();
       }
-      case Json::value_t::string:
-        return Value::String(j.get<std::string>());
-      case Json::value_t::array:
-        return Value::List(DecodeItems(j, depth + 1));
-      case Json::value_t::object:
-        if (!j.empty() && IsTag(j.begin().key())) return DecodeTagged(j, depth);
-        return DecodePlainDict(j, depth);
-      case Json::value_t::binary:
-      case Json::value_t::discarded:
+      case JsonKind::kString:
+        if constexpr (kBuild) return Value::String(std::string(Tree::StringOf(j)));
+        return Value();
+      case JsonKind::kArray:
+        CheckDepth(depth);
+        if constexpr (kBuild) return Value::List(DecodeItems(j, depth + 1));
+        DecodeItems(j, depth + 1);
+        return Value();
+      case JsonKind::kObject: {
+        CheckDepth(depth);
+        const size_t size = Tree::SizeOf(j);
+        if (size == 0) return kBuild ? Value::Dict({}) : Value();
+        const auto [first, payload] = Tree::FirstMember(j);
+        if (IsTag(first)) return DecodeTagged(j, first, payload, size, depth);
+        return DecodePlainDict(j, size, depth);
+      }
+      case JsonKind::kOther:
         break;
     }
     Fail(path_, "not a JSON value of the manifest");
@@ -403,77 +546,104 @@ class Decoder {
     }
   }
 
-  static bool IsTag(const std::string& key) { return !key.empty() && key[0] == '$'; }
+  static bool IsTag(std::string_view key) { return !key.empty() && key[0] == '$'; }
 
-  std::vector<Value> DecodeItems(const Json& array, int depth) {
+  std::vector<Value> DecodeItems(Handle array, int depth) {
     std::vector<Value> items;
-    items.reserve(array.size());
-    for (size_t i = 0; i < array.size(); ++i) {
+    if constexpr (kBuild) items.reserve(Tree::SizeOf(array));
+    size_t i = 0;
+    Tree::ForEachItem(array, [&](Handle item) {
       PathScope scope(path_);
-      AppendIndex(path_, i);
-      items.push_back(Decode(array[i], depth));
-    }
+      AppendIndex(path_, i++);
+      if constexpr (kBuild) {
+        items.push_back(Decode(item, depth));
+      } else {
+        Decode(item, depth);
+      }
+    });
     return items;
   }
 
-  Value DecodePlainDict(const Json& j, int depth) {
+  Value DecodePlainDict(Handle j, size_t size, int depth) {
     std::vector<std::pair<Value, Value>> pairs;
-    pairs.reserve(j.size());
-    for (auto it = j.begin(); it != j.end(); ++it) {
+    if constexpr (kBuild) pairs.reserve(size);
+    std::string_view few[kLinearKeyCheck];
+    size_t count = 0;
+    std::unordered_set<std::string_view> many;
+    if (size > kLinearKeyCheck) many.reserve(size);
+    Tree::ForEachMember(j, [&](std::string_view key, Handle value) {
       PathScope scope(path_);
-      AppendKey(path_, it.key());
-      if (IsTag(it.key())) {
+      AppendKey(path_, key);
+      if (IsTag(key)) {
         Fail(path_, "key starting with '$' in a plain dict; such dicts are written as $dict");
       }
-      pairs.emplace_back(Value::String(it.key()), Decode(it.value(), depth + 1));
-    }
-    return Value::Dict(std::move(pairs));
+      bool repeated = false;
+      if (size <= kLinearKeyCheck) {
+        repeated = std::find(few, few + count, key) != few + count;
+        few[count++] = key;
+      } else {
+        repeated = !many.insert(key).second;
+      }
+      if (repeated) Fail(path_, "duplicate key in a dict");
+      if constexpr (kBuild) {
+        pairs.emplace_back(Value::String(std::string(key)), Decode(value, depth + 1));
+      } else {
+        Decode(value, depth + 1);
+      }
+    });
+    return kBuild ? Value::Dict(std::move(pairs)) : Value();
   }
 
-  Value DecodeTagged(const Json& j, int depth) {
-    const std::string& tag = j.begin().key();
-    const Json& payload = j.begin().value();
-    if (tag == "$object") return DecodeObject(j, depth);
+  Value DecodeTagged(Handle j, std::string_view tag, Handle payload, size_t size, int depth) {
+    if (tag == "$object") return DecodeObject(j, payload, depth);
     if (tag != "$int" && tag != "$float" && tag != "$bytes" && tag != "$tuple" && tag != "$dict" &&
         tag != "$array" && tag != "$ref") {
-      Fail(path_, "unknown tag " + tag);
+      Fail(path_, "unknown tag " + std::string(tag));
     }
-    if (j.size() != 1) {
-      auto extra = std::next(j.begin());
-      Fail(path_, "unexpected key \"" + extra.key() + "\" beside " + tag);
+    if (size != 1) {
+      std::string_view extra;
+      size_t k = 0;
+      Tree::ForEachMember(j, [&](std::string_view key, Handle) {
+        if (k++ == 1) extra = key;
+      });
+      Fail(path_, "unexpected key \"" + std::string(extra) + "\" beside " + std::string(tag));
     }
     PathScope scope(path_);
     path_ += '.';
     path_ += tag;
+    const JsonKind kind = Tree::KindOf(payload);
     if (tag == "$int") {
-      if (!payload.is_string() || !IsBigIntDigits(payload.get_ref<const std::string&>())) {
+      if (kind != JsonKind::kString || !IsBigIntDigits(Tree::StringOf(payload))) {
         Fail(path_, "expected a string of decimal digits outside int64 (no leading zeros)");
       }
-      return Value::BigInt(payload.get<std::string>());
+      return kBuild ? Value::BigInt(std::string(Tree::StringOf(payload))) : Value();
     }
     if (tag == "$float") return DecodeSpecialFloat(payload);
     if (tag == "$bytes") {
       std::string bytes;
-      if (!payload.is_string() || !Base64Decode(payload.get_ref<const std::string&>(), &bytes)) {
+      if (kind != JsonKind::kString || !Base64Decode(Tree::StringOf(payload), &bytes)) {
         Fail(path_, "expected padded base64 (RFC 4648)");
       }
-      return Value::Bytes(std::move(bytes));
+      return kBuild ? Value::Bytes(std::move(bytes)) : Value();
     }
-    if (payload.is_structured()) CheckDepth(depth + 1);
+    if (kind == JsonKind::kArray || kind == JsonKind::kObject) CheckDepth(depth + 1);
     if (tag == "$tuple") {
-      if (!payload.is_array()) Fail(path_, "expected an array");
-      return Value::Tuple(DecodeItems(payload, depth + 2));
+      if (kind != JsonKind::kArray) Fail(path_, "expected an array");
+      if constexpr (kBuild) return Value::Tuple(DecodeItems(payload, depth + 2));
+      DecodeItems(payload, depth + 2);
+      return Value();
     }
     if (tag == "$dict") return DecodeTaggedDict(payload, depth);
     if (tag == "$array") {
-      if (!payload.is_number_integer()) Fail(path_, "expected a blob index");
-      if (payload.is_number_unsigned() || payload.get<int64_t>() >= 0) {
-        uint64_t index = payload.get<uint64_t>();
-        if (index < blob_count_) return Value::Array(index);
+      if (kind == JsonKind::kUint || (kind == JsonKind::kInt && Tree::IntOf(payload) >= 0)) {
+        uint64_t index = kind == JsonKind::kUint ? Tree::UintOf(payload)
+                                                 : static_cast<uint64_t>(Tree::IntOf(payload));
+        if (index < blob_count_) return kBuild ? Value::Array(index) : Value();
         Fail(path_, "blob index " + std::to_string(index) + " out of range (the file has " +
                         std::to_string(blob_count_) + " blobs)");
       }
-      Fail(path_, "negative blob index");
+      if (kind == JsonKind::kInt) Fail(path_, "negative blob index");
+      Fail(path_, "expected a blob index");
     }
     // $ref
     int64_t id = DecodeId(payload);
@@ -481,21 +651,24 @@ class Decoder {
       Fail(path_, "reference to id " + std::to_string(id) +
                       ", which no enclosing or earlier object defines");
     }
-    return Value::Ref(id);
+    return kBuild ? Value::Ref(id) : Value();
   }
 
-  int64_t DecodeId(const Json& j) {
-    if (j.is_number_integer() && !j.is_number_unsigned()) return j.get<int64_t>();
-    if (j.is_number_unsigned() &&
-        j.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return static_cast<int64_t>(j.get<uint64_t>());
+  int64_t DecodeId(Handle j) {
+    const JsonKind kind = Tree::KindOf(j);
+    if (kind == JsonKind::kInt) return Tree::IntOf(j);
+    if (kind == JsonKind::kUint &&
+        Tree::UintOf(j) <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return static_cast<int64_t>(Tree::UintOf(j));
     }
     Fail(path_, "expected an integer id in int64");
   }
 
-  Value DecodeSpecialFloat(const Json& payload) {
-    if (!payload.is_string()) Fail(path_, "expected \"nan\", \"inf\", \"-inf\" or \"0x<16 hex>\"");
-    const std::string& s = payload.get_ref<const std::string&>();
+  Value DecodeSpecialFloat(Handle payload) {
+    if (Tree::KindOf(payload) != JsonKind::kString) {
+      Fail(path_, "expected \"nan\", \"inf\", \"-inf\" or \"0x<16 hex>\"");
+    }
+    const std::string_view s = Tree::StringOf(payload);
     if (s == "nan") return Value::Float(std::bit_cast<double>(kCanonicalNanBits));
     if (s == "inf") return Value::Float(std::numeric_limits<double>::infinity());
     if (s == "-inf") return Value::Float(-std::numeric_limits<double>::infinity());
@@ -510,77 +683,119 @@ class Decoder {
     // Only NaN payloads need the hex form; anything else has a shorter
     // canonical spelling, and accepting both would give one model two digests.
     if (!std::isnan(d) || bits == kCanonicalNanBits) {
-      Fail(path_, s + " is not a non-canonical NaN; write it as a number or \"nan\"");
+      Fail(path_, std::string(s) + " is not a non-canonical NaN; write it as a number or \"nan\"");
     }
     return Value::Float(d);
   }
 
-  Value DecodeTaggedDict(const Json& payload, int depth) {
-    if (!payload.is_array()) Fail(path_, "expected an array of [key, value] pairs");
+  Value DecodeTaggedDict(Handle payload, int depth) {
+    if (Tree::KindOf(payload) != JsonKind::kArray) {
+      Fail(path_, "expected an array of [key, value] pairs");
+    }
     std::vector<std::pair<Value, Value>> pairs;
-    pairs.reserve(payload.size());
-    for (size_t i = 0; i < payload.size(); ++i) {
+    if constexpr (kBuild) pairs.reserve(Tree::SizeOf(payload));
+    bool all_plain = true;
+    size_t i = 0;
+    Tree::ForEachItem(payload, [&](Handle pair) {
       PathScope scope(path_);
-      AppendIndex(path_, i);
-      const Json& pair = payload[i];
-      if (!pair.is_array() || pair.size() != 2) Fail(path_, "expected a [key, value] pair");
+      AppendIndex(path_, i++);
+      if (Tree::KindOf(pair) != JsonKind::kArray || Tree::SizeOf(pair) != 2) {
+        Fail(path_, "expected a [key, value] pair");
+      }
       CheckDepth(depth + 2);
       Value key, value;
       {
         PathScope key_scope(path_);
         path_ += "[0]";
-        key = Decode(pair[0], depth + 3);
+        const Handle key_json = Tree::At(pair, 0);
+        // Only a JSON string decodes to a string key.
+        const bool plain_key =
+            Tree::KindOf(key_json) == JsonKind::kString && !IsTag(Tree::StringOf(key_json));
+        all_plain = all_plain && plain_key;
+        key = Decode(key_json, depth + 3);
       }
       {
         PathScope value_scope(path_);
         path_ += "[1]";
-        value = Decode(pair[1], depth + 3);
+        value = Decode(Tree::At(pair, 1), depth + 3);
       }
-      pairs.emplace_back(std::move(key), std::move(value));
-    }
-    if (IsPlainObjectDict(pairs)) {
+      if constexpr (kBuild) pairs.emplace_back(std::move(key), std::move(value));
+    });
+    if (all_plain) {
       Fail(path_, "dict with only plain string keys must be written as a JSON object");
     }
-    return Value::Dict(std::move(pairs));
+    return kBuild ? Value::Dict(std::move(pairs)) : Value();
   }
 
-  Value DecodeObject(const Json& j, int depth) {
-    const Json& type = j.begin().value();
-    const Json* state = nullptr;
-    const Json* id_json = nullptr;
-    for (auto it = std::next(j.begin()); it != j.end(); ++it) {
-      if (it.key() == "state" && !state) {
-        state = &it.value();
-      } else if (it.key() == "id" && !id_json) {
-        id_json = &it.value();
+  Value DecodeObject(Handle j, Handle type, int depth) {
+    Handle state{};
+    Handle id_json{};
+    bool has_state = false;
+    bool has_id = false;
+    bool first = true;
+    Tree::ForEachMember(j, [&](std::string_view key, Handle value) {
+      if (first) {
+        first = false;
+      } else if (key == "state" && !has_state) {
+        state = value;
+        has_state = true;
+      } else if (key == "id" && !has_id) {
+        id_json = value;
+        has_id = true;
       } else {
-        Fail(path_, "unexpected key \"" + it.key() + "\" in $object");
+        Fail(path_, "unexpected key \"" + std::string(key) + "\" in $object");
       }
-    }
-    if (!type.is_string() || !IsTypeName(type.get_ref<const std::string&>())) {
+    });
+    if (Tree::KindOf(type) != JsonKind::kString || !IsTypeName(Tree::StringOf(type))) {
       Fail(path_,
            "$object needs a dotted type name such as \"sklearn.tree.DecisionTreeClassifier\"");
     }
-    if (!state) Fail(path_, "$object without \"state\"");
+    if (!has_state) Fail(path_, "$object without \"state\"");
+    const std::string_view type_name = Tree::StringOf(type);
     std::optional<int64_t> id;
-    if (id_json) {
+    if (has_id) {
       PathScope scope(path_);
       path_ += ".id";
-      id = DecodeId(*id_json);
+      id = DecodeId(id_json);
       // Defined on entry, before the state, so that the state may refer
       // back to its own object (cycles).
       if (!defined_ids_.insert(*id).second) Fail(path_, "duplicate id " + std::to_string(*id));
     }
+    if constexpr (!kBuild) {
+      if (type_name == kGlobalTypeName) {
+        if (Tree::KindOf(state) == JsonKind::kString) {
+          NameSets::Add(names_->globals, Tree::StringOf(state));
+        } else {
+          names_->malformed_global = true;
+        }
+      } else {
+        NameSets::Add(names_->types, type_name);
+      }
+    }
     PathScope scope(path_);
     path_ += ".state";
-    Value state_value = Decode(*state, depth + 1);
-    return Value::Object(type.get<std::string>(), std::move(state_value), id);
+    Value state_value = Decode(state, depth + 1);
+    return kBuild ? Value::Object(std::string(type_name), std::move(state_value), id) : Value();
   }
 
   uint64_t blob_count_;
+  NameSets* names_;
   std::unordered_set<int64_t> defined_ids_;
   std::string path_ = "root";
 };
+
+// Parses the text of a tree. The parser's own depth limit is far above the
+// format's, so that the decoder reports nesting with a path.
+simdjson::dom::element ParseTreeText(simdjson::dom::parser& parser, std::string_view text) {
+  simdjson::dom::element root;
+  const simdjson::error_code error = parser.parse(text.data(), text.size()).get(root);
+  if (error == simdjson::SUCCESS) return root;
+  if (error == simdjson::MEMALLOC) throw std::bad_alloc();
+  if (error == simdjson::DEPTH_ERROR) {
+    Fail("root", "nested deeper than " + std::to_string(format::kMaxJsonDepth) + " levels");
+  }
+  Fail("root", std::string("not valid JSON: ") + simdjson::error_message(error));
+}
 
 }  // namespace
 
@@ -822,7 +1037,25 @@ bool Value::operator==(const Value& other) const {
 nlohmann::ordered_json ToJson(const Value& value) { return Encoder().Encode(value, kRootDepth); }
 
 Value FromJson(const nlohmann::ordered_json& json, uint64_t blob_count) {
-  return Decoder(blob_count).Decode(json, kRootDepth);
+  return Decoder<OrderedJsonTree, true>(blob_count, nullptr).Decode(&json, kRootDepth);
+}
+
+Value FromJsonText(std::string_view json_text, uint64_t blob_count) {
+  simdjson::dom::parser parser;
+  const simdjson::dom::element root = ParseTreeText(parser, json_text);
+  return Decoder<SimdjsonTree, true>(blob_count, nullptr).Decode(root, kRootDepth);
+}
+
+TypeNames CollectTypeNames(std::string_view json_text, uint64_t blob_count) {
+  simdjson::dom::parser parser;
+  const simdjson::dom::element root = ParseTreeText(parser, json_text);
+  NameSets names;
+  Decoder<SimdjsonTree, false>(blob_count, &names).Decode(root, kRootDepth);
+  TypeNames out;
+  out.types.assign(names.types.begin(), names.types.end());
+  out.globals.assign(names.globals.begin(), names.globals.end());
+  out.malformed_global = names.malformed_global;
+  return out;
 }
 
 }  // namespace ark::model

@@ -23,11 +23,42 @@ namespace {
 using Json = nlohmann::ordered_json;
 using ::testing::HasSubstr;
 
+// Decodes `text` by every path a reader has: FromJson over nlohmann's parse,
+// FromJsonText, and the audit CollectTypeNames (which builds nothing). All
+// must accept the same trees, give the same values, and refuse with the same
+// message; the result (or the error) of FromJsonText is passed on.
+Value Decode(const std::string& text, uint64_t blob_count) {
+  struct Outcome {
+    bool failed = false;
+    std::string message;
+  };
+  auto run = [&](auto&& decode) {
+    Outcome outcome;
+    try {
+      decode();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kBadManifest) << e.what();
+      outcome = {true, e.what()};
+    }
+    return outcome;
+  };
+  Value from_json, from_text;
+  const Outcome json = run([&] { from_json = FromJson(Json::parse(text), blob_count); });
+  const Outcome direct = run([&] { from_text = FromJsonText(text, blob_count); });
+  const Outcome audit = run([&] { CollectTypeNames(text, blob_count); });
+  EXPECT_EQ(json.failed, direct.failed) << text;
+  EXPECT_EQ(json.message, direct.message) << text;
+  EXPECT_EQ(audit.failed, direct.failed) << text;
+  EXPECT_EQ(audit.message, direct.message) << text;
+  if (direct.failed) throw Error(ErrorCode::kBadManifest, direct.message);
+  EXPECT_EQ(from_json, from_text) << text;
+  return from_text;
+}
+
 // What the writer does: encode, print compactly, and what the reader does:
 // parse the text, decode.
 Value ThroughText(const Value& v, uint64_t blob_count = 100) {
-  std::string text = ToJson(v).dump();
-  return FromJson(Json::parse(text), blob_count);
+  return Decode(ToJson(v).dump(), blob_count);
 }
 
 std::string Dump(const Value& v) { return ToJson(v).dump(); }
@@ -38,7 +69,7 @@ uint64_t Bits(double d) { return std::bit_cast<uint64_t>(d); }
 // Parses `text`, expects FromJson to refuse it, and returns the message.
 std::string RefusalOf(const std::string& text, uint64_t blob_count = 4) {
   try {
-    FromJson(Json::parse(text), blob_count);
+    Decode(text, blob_count);
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kBadManifest) << e.what();
     return e.what();
@@ -120,7 +151,7 @@ TEST(ValueTest, FloatsKeepTheirExactBits) {
   for (int i = 0; i < 50000; ++i) specials.push_back(uniform(rng));
   for (double d : specials) {
     std::string text = Dump(Value::Float(d));
-    Value back = FromJson(Json::parse(text), 0);
+    Value back = Decode(text, 0);
     ASSERT_TRUE(back.is(Kind::kFloat)) << text;
     ASSERT_EQ(Bits(back.as_float()), Bits(d)) << text;
     if (std::isfinite(d)) {
@@ -130,11 +161,10 @@ TEST(ValueTest, FloatsKeepTheirExactBits) {
 }
 
 TEST(ValueTest, IntegralFloatStaysFloatAndIntStaysInt) {
-  EXPECT_TRUE(FromJson(Json::parse("3"), 0).is(Kind::kInt));
-  EXPECT_TRUE(FromJson(Json::parse("3.0"), 0).is(Kind::kFloat));
-  EXPECT_TRUE(FromJson(Json::parse("3e0"), 0).is(Kind::kFloat));
-  EXPECT_EQ(FromJson(Json::parse("9223372036854775807"), 0).as_int(),
-            std::numeric_limits<int64_t>::max());
+  EXPECT_TRUE(Decode("3", 0).is(Kind::kInt));
+  EXPECT_TRUE(Decode("3.0", 0).is(Kind::kFloat));
+  EXPECT_TRUE(Decode("3e0", 0).is(Kind::kFloat));
+  EXPECT_EQ(Decode("9223372036854775807", 0).as_int(), std::numeric_limits<int64_t>::max());
 }
 
 TEST(ValueTest, UnicodeStrings) {
@@ -247,7 +277,7 @@ TEST(ValueTest, ObjectsArraysAndReferences) {
 }
 
 TEST(ValueTest, ObjectKeysMayComeInEitherOrder) {
-  Value v = FromJson(Json::parse(R"({"$object":"a.B","id":5,"state":[{"$ref":5}]})"), 0);
+  Value v = Decode(R"({"$object":"a.B","id":5,"state":[{"$ref":5}]})", 0);
   EXPECT_EQ(v.object_id(), 5);
   EXPECT_EQ(v.state().items()[0].ref_id(), 5);
 }
@@ -316,7 +346,7 @@ TEST(ValueTest, ToJsonRefusesWhatNoReaderAccepts) {
 TEST(ValueTest, DepthLimitOnRead) {
   std::string ok =
       std::string(format::kMaxJsonDepth - 1, '[') + std::string(format::kMaxJsonDepth - 1, ']');
-  EXPECT_NO_THROW(FromJson(Json::parse(ok), 0));
+  EXPECT_NO_THROW(Decode(ok, 0));
   std::string deep = "[" + ok + "]";
   EXPECT_THAT(RefusalOf(deep), HasSubstr("nested deeper than 256"));
   std::string tuples;
@@ -357,8 +387,7 @@ TEST(ValueTest, RefusesIntegersOutsideInt64) {
         R"({"$int":" 99999999999999999999"})"}) {
     EXPECT_THAT(RefusalOf(bad), HasSubstr("root.$int: expected")) << bad;
   }
-  EXPECT_EQ(FromJson(Json::parse(R"({"$int":"9223372036854775808"})"), 0),
-            Value::BigInt("9223372036854775808"));
+  EXPECT_EQ(Decode(R"({"$int":"9223372036854775808"})", 0), Value::BigInt("9223372036854775808"));
 }
 
 TEST(ValueTest, RefusesNonCanonicalSpecialFloats) {
@@ -426,8 +455,7 @@ TEST(ValueTest, RefusesBadReferencesAndIds) {
   EXPECT_THAT(RefusalOf(R"({"$object":"a.B","state":null,"id":null})"),
               HasSubstr("expected an integer id"));
   // A reference after its object has closed is fine: document order.
-  EXPECT_NO_THROW(
-      FromJson(Json::parse(R"([{"$object":"a.B","state":null,"id":1},{"$ref":1}])"), 0));
+  EXPECT_NO_THROW(Decode(R"([{"$object":"a.B","state":null,"id":1},{"$ref":1}])", 0));
 }
 
 TEST(ValueTest, RefusesMalformedObjects) {
@@ -441,6 +469,7 @@ TEST(ValueTest, RefusesMalformedObjects) {
     j["$object"] = name;
     j["state"] = nullptr;
     EXPECT_THROW(FromJson(j, 0), Error) << name;
+    EXPECT_THROW(Decode(j.dump(), 0), Error) << name;
   }
   EXPECT_THAT(RefusalOf(R"({"$object":5,"state":null})"), HasSubstr("dotted type name"));
   for (const char* name : {"a", "_private._Thing", "sklearn.tree._classes.DecisionTreeClassifier",
@@ -449,7 +478,76 @@ TEST(ValueTest, RefusesMalformedObjects) {
     j["$object"] = name;
     j["state"] = nullptr;
     EXPECT_EQ(FromJson(j, 0).type_name(), name);
+    EXPECT_EQ(Decode(j.dump(), 0).type_name(), name);
   }
+}
+
+// Only text can spell these; FromJsonText and the audit refuse them.
+TEST(ValueTest, TextDecodersRefuseWhatOnlyTextHolds) {
+  std::string many = "{";
+  for (int i = 0; i < 40; ++i) many += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  const std::string many_ok = many + "\"z\":0}";
+  const std::string many_repeated = many + "\"k33\":0}";
+  EXPECT_EQ(FromJsonText(many_ok, 0).dict_items().size(), 41u);
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"a":1,"a":2})", "root.a: duplicate key"},
+      {R"({"x":[{"b":1,"c":2,"b":3}]})", R"(root.x[0].b: duplicate key)"},
+      {many_repeated, "root.k33: duplicate key"},
+      {R"({"$object":"a.B","state":1,"state":2})", R"(unexpected key "state" in $object)"},
+      {R"({"$object":"a.B","state":1,"$object":"c.D"})", R"(unexpected key "$object")"},
+      {R"({"$array":1,"$array":1})", R"(unexpected key "$array" beside $array)"},
+      {"123456789012345678901234567890", "root: not valid JSON"},
+      {"[-9223372036854775809]", "root: not valid JSON"},
+      {"1e400", "root: not valid JSON"},
+      {"[1,]", "root: not valid JSON"},
+      {"[1] 2", "root: not valid JSON"},
+      {"\"\xff\"", "root: not valid JSON"},
+      {R"("\ud800")", "root: not valid JSON"},
+      {"", "root: not valid JSON"},
+      {std::string(2000, '[') + std::string(2000, ']'), "nested deeper than 256"},
+  };
+  for (const auto& [text, needle] : cases) {
+    SCOPED_TRACE(text.substr(0, 80));
+    for (int path = 0; path < 2; ++path) {
+      try {
+        if (path == 0) {
+          FromJsonText(text, 4);
+        } else {
+          CollectTypeNames(text, 4);
+        }
+        ADD_FAILURE() << "accepted";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kBadManifest);
+        EXPECT_THAT(e.what(), HasSubstr(needle));
+      }
+    }
+  }
+  // Whitespace is JSON's business, not the tree's.
+  EXPECT_EQ(FromJsonText(" [ 1 , { \"a\" : 2.5 } ] ", 0),
+            Value::List({Value::Int(1), Value::Dict({{Value::String("a"), Value::Float(2.5)}})}));
+}
+
+TEST(ValueTest, CollectTypeNamesFindsEveryName) {
+  const std::string text = R"({"$object":"sklearn.pipeline.Pipeline","state":{
+      "steps":[{"$tuple":["scale",{"$object":"sklearn.preprocessing.StandardScaler","state":{},"id":1}]},
+               {"$tuple":["f",{"$object":"ark.global","state":"numpy:log1p"}]},
+               {"$tuple":["g",{"$object":"ark.global","state":"numpy:log1p"}]},
+               {"$ref":1}],
+      "keyed":{"$dict":[[{"$object":"mypkg.Key","state":null},{"$object":"ark.global","state":"m:f"}]]},
+      "again":{"$object":"sklearn.preprocessing.StandardScaler","state":{"$array":0}}}})";
+  const TypeNames names = CollectTypeNames(text, 1);
+  EXPECT_THAT(names.types, ::testing::ElementsAre("mypkg.Key", "sklearn.pipeline.Pipeline",
+                                                  "sklearn.preprocessing.StandardScaler"));
+  EXPECT_THAT(names.globals, ::testing::ElementsAre("m:f", "numpy:log1p"));
+  EXPECT_FALSE(names.malformed_global);
+  EXPECT_NO_THROW(Decode(text, 1));
+
+  const TypeNames odd =
+      CollectTypeNames(R"([{"$object":"ark.global","state":["os","system"]}])", 0);
+  EXPECT_TRUE(odd.types.empty());
+  EXPECT_TRUE(odd.globals.empty());
+  EXPECT_TRUE(odd.malformed_global);
+  EXPECT_TRUE(CollectTypeNames("[1,2,{}]", 0).types.empty());
 }
 
 }  // namespace

@@ -7,6 +7,11 @@
 // every later registration can raise them.
 #include "py_common.h"
 
+namespace ark::python {
+void RegisterChecks(py::module_& m);  // py_checks.cc
+void RegisterTreeCodec(py::module_& m);  // py_tree_codec.cc
+}  // namespace ark::python
+
 PYBIND11_MODULE(_ark, m) {
   m.doc() =
       "Private native module of ark: .ark container reader and writer, and object-tree "
@@ -18,4 +23,6 @@ PYBIND11_MODULE(_ark, m) {
   ark::python::RegisterTree(m);
   ark::python::RegisterWriter(m);
   ark::python::RegisterReader(m);
+  ark::python::RegisterChecks(m);
+  ark::python::RegisterTreeCodec(m);
 }

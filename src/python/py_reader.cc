@@ -85,9 +85,24 @@ class PyReader {
     model::Value tree;
     {
       py::gil_scoped_release release;
-      tree = model::FromJson(reader_->root(), reader_->blobs().size());
+      tree = model::FromJsonText(reader_->root_json_text(), reader_->blobs().size());
     }
     return ValueToPython(tree);
+  }
+
+  // (type names, global states or None): see RegisterReader.
+  py::tuple TypeNames() const {
+    model::TypeNames names;
+    {
+      py::gil_scoped_release release;
+      names = model::CollectTypeNames(reader_->root_json_text(), reader_->blobs().size());
+    }
+    py::set types;
+    for (const std::string& name : names.types) types.add(py::str(name));
+    if (names.malformed_global) return py::make_tuple(types, py::none());
+    py::set globals;
+    for (const std::string& state : names.globals) globals.add(py::str(state));
+    return py::make_tuple(types, globals);
   }
 
   py::object Sections() const { return JsonToPython(reader_->sections()); }
@@ -216,6 +231,11 @@ void RegisterReader(py::module_& m) {
       .def("manifest_json", &PyReader::ManifestJson)
       .def("root", &PyReader::Root,
            "The object tree as Python values (Object / ArrayRef / Ref markers).")
+      .def("type_names", &PyReader::TypeNames,
+           "(set of object type names but ark.global, set of ark.global states such as "
+           "'numpy:log1p'), read from the manifest without building the tree; the tree is "
+           "validated exactly as root() does. The second item is None when some ark.global "
+           "state is not a string (root() shows it).")
       .def("sections", &PyReader::Sections)
       .def("blob_info", &PyReader::BlobInfo, "index"_a,
            "{offset, stored_size, raw_size, dtype (np.dtype), shape (tuple), codec, level, "

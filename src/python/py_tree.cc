@@ -9,6 +9,8 @@
 // is what makes the borrowed references safe.
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -488,6 +490,60 @@ PyObject* JsonToPyObject(const Json& j) {
 }
 
 // ---------------------------------------------------------------------------
+// Trust audit of a Python tree
+
+// ark._trust.collect_names' walk (docs/OBJECTS.md §6): returns (set of the
+// type names of Object markers but ark.global, list of the distinct states of
+// ark.global markers). States that are exact str come first and once each;
+// any other state is listed as found, for the caller to refuse. Like the
+// Python walk it replaces, it looks into exact lists, tuples, dicts (keys and
+// values) and Object states, ignores everything else, and keeps its own
+// stack, so a deep tree costs no C stack. No Python code runs during the
+// walk, so borrowed references stay valid.
+py::tuple CollectNames(py::handle root) {
+  std::set<std::string, std::less<>> types;
+  py::set string_states;
+  py::list other_states;
+  std::vector<PyObject*> stack{root.ptr()};
+  while (!stack.empty()) {
+    PyObject* v = stack.back();
+    stack.pop_back();
+    PyTypeObject* type = Py_TYPE(v);
+    if (type == &PyList_Type) {
+      for (Py_ssize_t i = 0; i < PyList_GET_SIZE(v); ++i) stack.push_back(PyList_GET_ITEM(v, i));
+    } else if (type == &PyTuple_Type) {
+      for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(v); ++i) stack.push_back(PyTuple_GET_ITEM(v, i));
+    } else if (type == &PyDict_Type) {
+      Py_ssize_t pos = 0;
+      PyObject* key = nullptr;
+      PyObject* value = nullptr;
+      while (PyDict_Next(v, &pos, &key, &value)) {
+        stack.push_back(key);
+        stack.push_back(value);
+      }
+    } else if (type == g_object_type) {
+      const auto& marker = py::handle(v).cast<const ObjectMarker&>();
+      if (marker.type_name == model::kGlobalTypeName) {
+        if (Py_TYPE(marker.state.ptr()) == &PyUnicode_Type) {
+          string_states.add(marker.state);
+        } else {
+          other_states.append(marker.state);
+        }
+      } else {
+        if (types.find(marker.type_name) == types.end()) types.insert(marker.type_name);
+        stack.push_back(marker.state.ptr());
+      }
+    }
+  }
+  py::set classes;
+  for (const std::string& name : types) classes.add(py::str(name));
+  py::list states;
+  for (py::handle state : string_states) states.append(state);
+  for (py::handle state : other_states) states.append(state);
+  return py::make_tuple(classes, states);
+}
+
+// ---------------------------------------------------------------------------
 // Marker classes
 
 py::object NotImplemented() { return py::reinterpret_borrow<py::object>(Py_NotImplemented); }
@@ -529,6 +585,10 @@ std::string TypeName(py::handle obj) {
 
 void RegisterTree(py::module_& m) {
   using py::literals::operator""_a;
+
+  m.def("collect_names", &CollectNames, "root"_a,
+        "(set of Object type names but ark.global, list of the distinct ark.global states) "
+        "found in a tree of _ark values, as ark._trust.collect_names walks it.");
 
   auto object_cls =
       py::class_<ObjectMarker>(m, "Object", py::is_final(),

@@ -72,6 +72,13 @@ class Reader {
   virtual const Digest& file_digest() const = 0;        // from the footer
   virtual const std::string& model_digest() const = 0;  // as stored in the manifest
   virtual std::string_view manifest_bytes() const = 0;
+  // The exact bytes of the manifest's `root` value (a view into
+  // manifest_bytes(), valid as long as the Reader). Open() has checked that
+  // it is valid JSON within the depth limit, with no duplicate keys and no
+  // integer beyond 64 bits; the tree's own rules are model::FromJsonText's.
+  virtual std::string_view root_json_text() const = 0;
+  // The same value parsed into ordered_json, built on the first call (which
+  // costs a full parse: decoders of the tree should read root_json_text()).
   virtual const nlohmann::ordered_json& root() const = 0;
   virtual const nlohmann::ordered_json& sections() const = 0;  // an object, possibly empty
   virtual const std::vector<BlobInfo>& blobs() const = 0;

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -106,5 +107,27 @@ nlohmann::ordered_json ToJson(const Value& value);
 // unique, depth within the format limit. Throws ark::Error(kBadManifest)
 // naming the JSON path of the first problem.
 Value FromJson(const nlohmann::ordered_json& json, uint64_t blob_count);
+
+// The same decoding, straight from the JSON text of a tree (such as
+// format::Reader::root_json_text()), without building an ordered_json first.
+// Also refuses what only text can hold: invalid JSON or UTF-8, duplicate keys,
+// integers beyond 64 bits, non-finite number literals. Throws
+// ark::Error(kBadManifest) naming the JSON path of the first problem.
+Value FromJsonText(std::string_view json_text, uint64_t blob_count);
+
+// The type name of a global reference node (docs/OBJECTS.md §6), whose state
+// is a string "module:qualname".
+inline constexpr std::string_view kGlobalTypeName = "ark.global";
+
+// The names a tree asks a loader to resolve, for a trust audit.
+struct TypeNames {
+  std::vector<std::string> types;    // distinct object-node type names but kGlobalTypeName, sorted
+  std::vector<std::string> globals;  // distinct string states of kGlobalTypeName nodes, sorted
+  bool malformed_global = false;     // some kGlobalTypeName node's state is not a string
+};
+
+// Validates the tree in `json_text` exactly as FromJsonText does (same
+// errors) and returns its names, without building any Value.
+TypeNames CollectTypeNames(std::string_view json_text, uint64_t blob_count);
 
 }  // namespace ark::model
