@@ -90,7 +90,6 @@ class Reader:
         """Checks every digest; raises the first problem."""
 
 # Also on Reader (fast audit, manifest only):
-#   Reader.root_json_text() -> str
 #   Reader.type_names() -> tuple[set[str], Optional[set[str]]]
 #       every "$object" type name, and the states of ark.global nodes (None when
 #       one is not a string: callers then fall back to a full tree walk).

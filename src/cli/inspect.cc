@@ -645,7 +645,7 @@ CLI::App* AddInspectCommand(CLI::App& app, InspectOptions& options) {
 int RunInspect(const InspectOptions& options) {
   try {
     auto reader = OpenArk(options.path, /*verify_on_access=*/true);
-    const Value root = model::FromJson(reader->root(), reader->blobs().size());
+    const Value root = model::FromJsonText(reader->root_json_text(), reader->blobs().size());
     TreeIndex index(root, reader->blobs().size());
     FinishComponents(*reader, index.components());
     const Summary summary = Summarize(*reader);

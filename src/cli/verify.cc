@@ -91,7 +91,7 @@ int RunVerify(const VerifyOptions& options) {
   try {
     // Verify everything once, explicitly, rather than again on access.
     auto reader = OpenArk(options.path, /*verify_on_access=*/false);
-    model::FromJson(reader->root(), reader->blobs().size());
+    model::FromJsonText(reader->root_json_text(), reader->blobs().size());
 
     const bool show_progress = !options.quiet && !options.json && isatty(STDERR_FILENO) &&
                                reader->file_size() >= kProgressMinBytes;
