@@ -366,7 +366,9 @@ def render_section(results, untrusted, machine, workload_name, args):
         "absolute times vary with its load, compare ratios within one run.",
         "",
         "`ark` dumps are atomic (temporary file, fsync, rename); pickle, joblib and cloudpickle "
-        "write in place without fsync. ark's loads check each blob's SHA-256 as it is read.",
+        "write in place without fsync. ark.load checks the manifest digest and validates "
+        "every tree's node arrays; blob SHA-256s are checked with "
+        "ark.load(..., verify=True) or `ark verify`.",
         "",
     ]
     return "\n".join(lines)
