@@ -375,3 +375,421 @@ def test_unsupported_estimator_is_a_clear_error(tmp_path):
                          capture_output=True, text=True)
     assert out.returncode != 0
     assert "KNeighborsClassifier" in out.stderr and "ark.load" in out.stderr
+
+
+# --- tables with string columns: ColumnTransformer, encoders, imputers ----------------
+
+
+def _predict_df(model_path, df, tmp_path, *flags):
+    csv_path = tmp_path / "rows.csv"
+    df.to_csv(csv_path, index=False)
+    out = subprocess.run([ARK, "predict", str(model_path), "--input", str(csv_path), *flags],
+                         capture_output=True, text=True)
+    return out
+
+
+def _frame(n=1200, seed=0):
+    """A frame as people have them: numbers with NaN, strings with NaN."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "age": rng.normal(40, 12, n).round(1),
+        "income": rng.lognormal(10, 1, n),
+        "city": rng.choice(["paris", "lyon", "nice", "lille", "brest"], n,
+                           p=[0.4, 0.3, 0.2, 0.07, 0.03]).astype(object),
+        "plan": rng.choice(["free", "pro", "team"], n).astype(object),
+        "score": rng.integers(0, 5, n).astype(float),
+    })
+    df.loc[rng.random(n) < 0.08, "age"] = np.nan
+    df.loc[rng.random(n) < 0.08, "city"] = np.nan
+    y = ((df["income"] > 25000) ^ (df["plan"] == "pro") | (df["city"] == "nice")).astype(int)
+    return df, y.to_numpy()
+
+
+def _check_frame(model, path, df, tmp_path, method, exact):
+    flag = {"predict_proba": ["--proba"], "decision_function": ["--decision"], "predict": [],
+            "transform": ["--transform"]}[method]
+    out = _predict_df(path, df, tmp_path, *flag)
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.reader(io.StringIO(out.stdout)))[1:]
+    theirs = getattr(model, method)(df)
+    if hasattr(theirs, "toarray"):
+        theirs = theirs.toarray()
+    if method == "predict" and hasattr(model, "classes_"):
+        assert [r[0] for r in rows] == [str(v) for v in theirs]
+        return 0
+    ours = _floats(rows)
+    ulps = ulp_diff(ours, np.asarray(theirs, dtype=np.float64).reshape(ours.shape))
+    print(f"  {method}: max {ulps} ulp")
+    bound = 0 if exact is True else ULP_BOUND if exact is False else exact
+    assert ulps <= bound
+    return ulps
+
+
+def _frame_cases():
+    from sklearn.compose import ColumnTransformer, make_column_selector  # noqa: F401
+    from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+    num, cat = ["age", "income", "score"], ["city", "plan"]
+    return [
+        # The pipeline as people write it.
+        ("scale_onehot_forest", lambda: make_pipeline(
+            ColumnTransformer([
+                ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), num),
+                ("cat", OneHotEncoder(handle_unknown="ignore"), cat)]),
+            RandomForestClassifier(n_estimators=20, random_state=0)),
+         {"predict": True, "predict_proba": True}),
+        ("impute_constant_onehot_logreg", lambda: make_pipeline(
+            ColumnTransformer([
+                ("num", make_pipeline(SimpleImputer(add_indicator=True), StandardScaler()), num),
+                ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"),
+                                      OneHotEncoder(handle_unknown="ignore", drop="if_binary")),
+                 cat)]),
+            LogisticRegression(max_iter=2000)),
+         {"predict": True, "predict_proba": False, "decision_function": False}),
+        ("ordinal_hgb", lambda: make_pipeline(
+            ColumnTransformer([
+                ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), cat)],
+                remainder="passthrough"),
+            HistGradientBoostingRegressor(max_iter=30, random_state=0)),
+         {"predict": True}),
+        ("most_frequent_onehot_drop_first", lambda: make_pipeline(
+            ColumnTransformer([
+                ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                      OneHotEncoder(drop="first", handle_unknown="ignore")), [2, 3]),
+                ("num", SimpleImputer(strategy="mean"), slice(0, 2))],
+                remainder="drop"),
+            RandomForestClassifier(n_estimators=10, random_state=0)),
+         {"predict": True, "predict_proba": True}),
+        ("infrequent", lambda: make_pipeline(
+            ColumnTransformer([
+                ("cat", OneHotEncoder(min_frequency=100, handle_unknown="infrequent_if_exist"),
+                 cat),
+                ("num", SimpleImputer(), num)]),
+            RandomForestClassifier(n_estimators=10, random_state=0)),
+         {"predict_proba": True}),
+        ("onehot_numeric_categories", lambda: make_pipeline(
+            ColumnTransformer([
+                ("score", OneHotEncoder(handle_unknown="ignore"), ["score"]),
+                ("city", OneHotEncoder(handle_unknown="ignore", max_categories=3), ["city"])],
+                remainder="drop"),
+            LogisticRegression(max_iter=1000)),
+         {"predict_proba": False}),
+    ]
+
+
+FRAME_CASES = _frame_cases()
+
+
+@pytest.mark.parametrize("cid,factory,methods", FRAME_CASES, ids=[c[0] for c in FRAME_CASES])
+def test_frame_pipeline(cid, factory, methods, tmp_path):
+    df, y = _frame()
+    if cid == "ordinal_hgb":
+        y = df["income"].to_numpy() * (df["plan"] == "pro").to_numpy()
+    model = factory().fit(df[:900], y[:900])
+    test = df[900:].copy()
+    test.iloc[0, test.columns.get_loc("city")] = "tokyo"  # never seen in fit
+    test.iloc[1, test.columns.get_loc("score")] = 7.0      # never seen in fit
+    path = _dump(model, tmp_path)
+    for method, exact in methods.items():
+        _check_frame(model, path, test, tmp_path, method, exact)
+
+
+def test_column_transformer_transform(tmp_path):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+    df, _ = _frame()
+    model = ColumnTransformer([
+        ("num", StandardScaler(), ["age", "income"]),
+        ("ord", OrdinalEncoder(), ["plan"]),
+        ("cat", OneHotEncoder(sparse_output=False), ["city"]),
+        ("imp", SimpleImputer(strategy="constant", fill_value=-1.0, add_indicator=True), ["age"]),
+    ], remainder="passthrough", transformer_weights={"num": 2.0}).fit(df[:900])
+    path = _dump(model, tmp_path)
+    _check_frame(model, path, df[900:], tmp_path, "transform", True)
+
+
+def test_unknown_category_is_an_error_naming_column_and_row(tmp_path):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    df, y = _frame()
+    df = df.dropna()
+    model = make_pipeline(ColumnTransformer([("cat", OneHotEncoder(), ["city", "plan"])]),
+                          RandomForestClassifier(n_estimators=5, random_state=0)).fit(df, y[df.index])
+    path = _dump(model, tmp_path)
+    test = df[:5].copy()
+    test.iloc[3, test.columns.get_loc("plan")] = "gold"
+    with pytest.raises(ValueError):
+        model.predict(test)
+    out = _predict_df(path, test, tmp_path)
+    assert out.returncode != 0
+    assert "column 'plan', row 4" in out.stderr and "'gold'" in out.stderr
+
+
+def test_text_in_a_numeric_column_is_an_error(tmp_path):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    df, y = _frame()
+    model = make_pipeline(ColumnTransformer([("num", StandardScaler(), ["income"]),
+                                             ("cat", OneHotEncoder(handle_unknown="ignore"),
+                                              ["plan"])]),
+                          RandomForestClassifier(n_estimators=5, random_state=0)).fit(df, y)
+    path = _dump(model, tmp_path)
+    test = df[:5].copy().astype({"income": object})
+    test.iloc[2, test.columns.get_loc("income")] = "lots"
+    out = _predict_df(path, test, tmp_path)
+    assert out.returncode != 0
+    # The CSV reader names the line of the file (the header is line 1).
+    assert "column 'income'" in out.stderr and "line 4" in out.stderr
+
+
+# --- compressed files: trees in their compact form (docs/OBJECTS.md §5.1) ---------------
+
+
+def _compact_tree_cases():
+    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+
+    return [
+        # Whole class counts: values, weights and impurity are all derived.
+        ("forest", lambda: RandomForestClassifier(n_estimators=30, random_state=0), "multiclass",
+         {"predict_proba": True}),
+        # Fractional class weights: values stored as float64.
+        ("forest_class_weight", lambda: RandomForestClassifier(
+            n_estimators=10, class_weight={0: 0.3, 1: 1.7}, random_state=0), "binary",
+         {"predict_proba": True}),
+        # Regression trees: values and impurity stored as float64.
+        ("gb", lambda: GradientBoostingClassifier(n_estimators=30, random_state=0), "binary",
+         {"decision_function": True, "predict_proba": False}),
+    ]
+
+
+@pytest.mark.parametrize("cid,factory,dataset,methods", _compact_tree_cases(),
+                         ids=[c[0] for c in _compact_tree_cases()])
+def test_compact_trees_predict_exactly(cid, factory, dataset, methods, tmp_path):
+    import _ark
+
+    X, y = DATA[dataset]
+    model = factory().fit(X[TRAIN], y[TRAIN])
+    path = tmp_path / "model.ark"
+    ark.dump(model, str(path), compress="zstd")
+
+    states = []
+
+    def visit(v):
+        if isinstance(v, _ark.Object):
+            if v.type_name == "sklearn.tree._tree.Tree":
+                states.append(v.state[1])
+            visit(v.state)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                visit(x)
+        elif isinstance(v, dict):
+            for x in v.values():
+                visit(x)
+
+    visit(_ark.Reader(path.read_bytes()).root())
+    assert states and all(s.get("encoding") == "ark.tree.v1" for s in states)
+
+    check_labels(model, path, X[TEST], tmp_path)
+    for method, exact in methods.items():
+        check_scores(model, path, X[TEST], tmp_path, method, exact)
+
+
+# --- numeric transformers ----------------------------------------------------------------
+
+
+def _transformer_cases():
+    from sklearn.decomposition import PCA, TruncatedSVD
+    from sklearn.feature_selection import SelectKBest, VarianceThreshold, f_classif
+    from sklearn.pipeline import FeatureUnion, make_pipeline
+    from sklearn.preprocessing import (Binarizer, FunctionTransformer, KBinsDiscretizer,
+                                       MinMaxScaler, Normalizer, PolynomialFeatures,
+                                       StandardScaler)
+
+    # (id, factory, {method: exact}); the final step is a transformer unless noted.
+    return [
+        ("log1p", lambda: make_pipeline(MinMaxScaler(), FunctionTransformer(np.log1p)), False),
+        ("sqrt_abs", lambda: make_pipeline(FunctionTransformer(np.abs),
+                                           FunctionTransformer(np.sqrt)), True),
+        ("exp", lambda: make_pipeline(StandardScaler(), FunctionTransformer(np.exp)), False),
+        ("identity", lambda: FunctionTransformer(), True),
+        ("binarizer", lambda: Binarizer(threshold=0.1), True),
+        ("poly2", lambda: PolynomialFeatures(degree=2), True),
+        ("poly3_interaction", lambda: PolynomialFeatures(degree=3, interaction_only=True,
+                                                         include_bias=False), True),
+        ("kbins_ordinal", lambda: KBinsDiscretizer(n_bins=5, encode="ordinal"), True),
+        ("kbins_onehot_uniform", lambda: KBinsDiscretizer(n_bins=4, strategy="uniform"), True),
+        ("kbins_kmeans", lambda: KBinsDiscretizer(n_bins=3, encode="onehot-dense",
+                                                  strategy="kmeans"), True),
+        ("variance_threshold", lambda: make_pipeline(Binarizer(threshold=1.5),
+                                                     VarianceThreshold(0.05)), True),
+        ("feature_union", lambda: FeatureUnion([("a", StandardScaler()), ("b", "passthrough"),
+                                                ("c", "drop"), ("d", Binarizer())],
+                                               transformer_weights={"a": 0.5}), True),
+    ]
+
+
+TRANSFORMER_CASES = _transformer_cases()
+
+
+@pytest.mark.parametrize("cid,factory,exact", TRANSFORMER_CASES,
+                         ids=[c[0] for c in TRANSFORMER_CASES])
+def test_transformer(cid, factory, exact, tmp_path):
+    X, y = DATA["regression"]
+    model = factory().fit(X[TRAIN], y[TRAIN])
+    path = _dump(model, tmp_path)
+    _, rows = _predict(path, X[TEST], tmp_path, "--transform")
+    ours = _floats(rows)
+    theirs = model.transform(X[TEST])
+    theirs = np.asarray(theirs.toarray() if hasattr(theirs, "toarray") else theirs, dtype=np.float64)
+    ulps = ulp_diff(ours, theirs)
+    print(f"  {cid}: max {ulps} ulp")
+    assert ulps <= (0 if exact is True else ULP_BOUND)
+
+
+def test_projections_and_selectors_before_an_estimator(tmp_path):
+    """PCA / TruncatedSVD sum in feature order, BLAS may not: the bound is in
+    ulps of the largest output of the row (an absolute error of a dot product)."""
+    from sklearn.decomposition import PCA, TruncatedSVD
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.feature_selection import SelectKBest, f_classif
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import Normalizer
+
+    X, y = DATA["binary"]
+    for model, exact_labels in [
+        (make_pipeline(PCA(n_components=5), LogisticRegression(max_iter=1000)), False),
+        (make_pipeline(PCA(n_components=4, whiten=True), LogisticRegression(max_iter=1000)), False),
+        (make_pipeline(TruncatedSVD(n_components=4, random_state=0),
+                       LogisticRegression(max_iter=1000)), False),
+        (make_pipeline(SelectKBest(f_classif, k=4),
+                       RandomForestClassifier(n_estimators=10, random_state=0)), True),
+        (make_pipeline(Normalizer(), LogisticRegression(max_iter=1000)), False),
+        (make_pipeline(Normalizer("l1"), LogisticRegression(max_iter=1000)), False),
+        (make_pipeline(Normalizer("max"), LogisticRegression(max_iter=1000)), False),
+    ]:
+        model.fit(X[TRAIN], y[TRAIN])
+        path = _dump(model, tmp_path)
+        head = model[:-1]
+        _, rows = _predict(path, X[TEST], tmp_path, "--proba")
+        ours = _floats(rows)
+        theirs = model.predict_proba(X[TEST])
+        if exact_labels:
+            assert ulp_diff(ours, theirs) == 0
+            check_labels(model, path, X[TEST], tmp_path)
+            continue
+        # The transform alone, against the row's scale.
+        tpath = _dump(head, tmp_path)
+        _, trows = _predict(tpath, X[TEST], tmp_path, "--transform")
+        t_ours, t_theirs = _floats(trows), head.transform(X[TEST])
+        scale = np.spacing(np.max(np.abs(t_theirs), axis=1, keepdims=True))
+        worst = int(np.ceil(np.max(np.abs(t_ours - t_theirs) / scale)))
+        print(f"  {type(head[-1]).__name__}: max {worst} ulp of the row's largest output")
+        assert worst <= ULP_BOUND
+
+
+@pytest.mark.parametrize("params", [{}, {"max_features": 0.5, "max_samples": 100},
+                                    {"contamination": 0.1, "n_estimators": 30}])
+def test_isolation_forest(params, tmp_path):
+    """Path lengths are exact; the score goes through log and pow (ULP_BOUND)."""
+    from sklearn.ensemble import IsolationForest
+
+    X, _ = DATA["regression"]
+    model = IsolationForest(random_state=0, **params).fit(X[TRAIN])
+    path = _dump(model, tmp_path)
+    _, rows = _predict(path, X[TEST], tmp_path)
+    assert (_floats(rows).ravel() == model.predict(X[TEST])).all()
+    _, rows = _predict(path, X[TEST], tmp_path, "--decision")
+    ours = _floats(rows).ravel()
+    theirs = model.decision_function(X[TEST])
+    # decision = score_samples - offset_ cancels: measure in ulps of |offset_|.
+    ulps = scaled_ulp_diff(ours, theirs, abs(model.offset_))
+    print(f"  IsolationForest.decision_function: max {ulps} ulp of |offset_|")
+    assert ulps <= ULP_BOUND
+
+
+def test_column_selectors_remainder_estimator_and_json(tmp_path):
+    """make_column_selector, boolean masks, a fitted remainder, JSON records."""
+    import json
+
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    df, y = _frame()
+    model = make_pipeline(
+        ColumnTransformer([
+            ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                  OneHotEncoder(handle_unknown="ignore")),
+             make_column_selector(dtype_include=object)),
+            ("num", SimpleImputer(strategy="median"),
+             np.array([True, False, False, False, False]))],
+            remainder=StandardScaler()),
+        RandomForestClassifier(n_estimators=10, random_state=0)).fit(df[:900], y[:900])
+    path = _dump(model, tmp_path)
+    test = df[900:].copy()
+    _check_frame(model, path, test, tmp_path, "predict_proba", True)
+    # The same rows as JSON records (None for missing values).
+    records = json.loads(test.to_json(orient="records"))
+    json_path = tmp_path / "rows.json"
+    json_path.write_text(json.dumps(records))
+    out = subprocess.run([ARK, "predict", str(path), "--input", str(json_path), "--proba"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.reader(io.StringIO(out.stdout)))[1:]
+    assert ulp_diff(_floats(rows), model.predict_proba(test)) == 0
+
+
+def test_numeric_unknown_category_is_an_error(tmp_path):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    df, y = _frame()
+    model = make_pipeline(ColumnTransformer([("s", OneHotEncoder(), ["score"])]),
+                          LogisticRegression()).fit(df, y)
+    path = _dump(model, tmp_path)
+    test = df[:4].copy()
+    test.iloc[1, test.columns.get_loc("score")] = 9.0
+    out = _predict_df(path, test, tmp_path)
+    assert out.returncode != 0
+    assert "column 'score', row 2" in out.stderr and "9" in out.stderr
+
+
+@pytest.mark.parametrize("kind", ["forest", "tree", "extra_trees"])
+def test_multi_output_classification(kind, tmp_path):
+    """predict gives one label per output; predict_proba the hstack of the
+    per-output arrays scikit-learn returns as a list."""
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = DATA["multiclass"]
+    Y = np.c_[y, (X[:, 0] > 0).astype(int) * 10 - 5, y % 3]
+    factory = {"forest": lambda: RandomForestClassifier(n_estimators=15, random_state=0),
+               "tree": lambda: DecisionTreeClassifier(random_state=0),
+               "extra_trees": lambda: ExtraTreesClassifier(n_estimators=15, random_state=0)}[kind]
+    model = factory().fit(X[TRAIN], Y[TRAIN])
+    path = _dump(model, tmp_path)
+    header, rows = _predict(path, X[TEST], tmp_path)
+    assert len(header) == 3
+    theirs = model.predict(X[TEST])
+    assert [r for r in rows] == [[str(v) for v in row] for row in theirs]
+    _, rows = _predict(path, X[TEST], tmp_path, "--proba")
+    assert ulp_diff(_floats(rows), np.hstack(model.predict_proba(X[TEST]))) == 0

@@ -124,7 +124,9 @@ def pipeline_file():
                 "memory": None})
     sections = {"metadata": {"sklearn_version": "1.2.1", "created_at": "2024-06-07T10:00:00Z",
                              "metrics": {"accuracy": 0.93}, "tags": ["prod", "v2"],
-                             "note": "red \x1b[31malert\x1b[0m"},
+                             "note": "red \x1b[31malert\x1b[0m",
+                             "environment": ["numpy==1.24.2", "scikit-learn==1.2.1",
+                                             "evil\x1b[31m==1", "x; rm -rf /"]},
                 "validation": {"X": {"$array": 7}}}
     return build_ark(blobs, root, sections)
 
@@ -170,6 +172,20 @@ class ArkCliTest(unittest.TestCase):
         r = self.run_ark("--version")
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout, r"^ark \d+\.\d+\.\d+ \(file format 1\.0\)")
+
+    def test_inspect_requirements(self):
+        r = self.run_ark("inspect", self.good, "--requirements")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertTrue(lines[0].startswith("# environment that saved"))
+        # Only plain requirement lines pass; escapes and shell text are dropped.
+        self.assertEqual(lines[1:], ["numpy==1.24.2", "scikit-learn==1.2.1"])
+
+    def test_inspect_requirements_without_environment(self):
+        path = self.write("noenv.ark", build_ark([], None, {}))
+        r = self.run_ark("inspect", path, "--requirements")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no environment was recorded", r.stderr)
 
     def test_help_teaches(self):
         r = self.run_ark("--help")

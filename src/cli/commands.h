@@ -34,6 +34,7 @@ struct InspectOptions {
   bool json = false;
   int items = 3;  // items of a long list, tuple or dict shown in the tree
   int depth = 0;  // levels of the tree expanded; 0: all
+  bool requirements = false;  // print the recorded environment as requirements.txt
 };
 
 struct VerifyOptions {

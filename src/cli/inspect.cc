@@ -5,6 +5,7 @@
 // Everything printed from the file goes through a sanitiser first: a hostile
 // file must not be able to send escape sequences to the user's terminal.
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -623,6 +624,9 @@ CLI::App* AddInspectCommand(CLI::App& app, InspectOptions& options) {
   cmd->add_flag("--json", options.json,
                 "Print one JSON document instead: summary, blobs, sections, components\n"
                 "and the tree exactly as stored in the manifest");
+  cmd->add_flag("--requirements", options.requirements,
+                "Print only the environment that saved the model (metadata.environment)\n"
+                "as a requirements.txt, to recreate it: pip install -r <(ark inspect ...)");
   cmd->add_option("--items", options.items,
                   "Items shown of each long list, tuple or dict in the tree")
       ->default_val(3)
@@ -637,14 +641,43 @@ CLI::App* AddInspectCommand(CLI::App& app, InspectOptions& options) {
               "  ark inspect model.ark\n"
               "  ark inspect model.ark --depth 2       just the outline\n"
               "  ark inspect model.ark --items 10      show more list items\n"
+              "  ark inspect model.ark --requirements > requirements.txt\n"
               "  ark inspect model.ark --json | jq '.components[:5]'\n\n" +
               kExitCodeHelp);
   return cmd;
 }
 
+// The metadata's environment lock ("name==version" strings written by
+// ark.dump) as requirements.txt text. Entries are printed only when they look
+// like requirement lines, so a hostile file cannot smuggle other text through.
+int PrintRequirements(const std::string& path, const format::Reader& reader) {
+  const auto& sections = reader.sections();
+  const auto metadata = sections.find("metadata");
+  if (metadata == sections.end() || !metadata->is_object() || !metadata->contains("environment") ||
+      !metadata->at("environment").is_array()) {
+    std::cerr << "ark inspect: " << path
+              << ": no environment was recorded (files written by ark.dump record one)\n";
+    return kExitError;
+  }
+  std::cout << "# environment that saved " << path << "\n";
+  for (const auto& entry : metadata->at("environment")) {
+    if (!entry.is_string()) continue;
+    const std::string& line = entry.get_ref<const std::string&>();
+    bool plain = !line.empty() && line.size() < 256;
+    for (char c : line) {
+      const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+                      c == '_' || c == '=' || c == '+' || c == '!' || c == '<' || c == '>';
+      plain = plain && ok;
+    }
+    if (plain) std::cout << line << "\n";
+  }
+  return kExitOk;
+}
+
 int RunInspect(const InspectOptions& options) {
   try {
     auto reader = OpenArk(options.path, /*verify_on_access=*/true);
+    if (options.requirements) return PrintRequirements(options.path, *reader);
     const Value root = model::FromJsonText(reader->root_json_text(), reader->blobs().size());
     TreeIndex index(root, reader->blobs().size());
     FinishComponents(*reader, index.components());

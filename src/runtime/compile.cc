@@ -63,6 +63,29 @@ Label LabelOf(const ObjectTree& tree, const Value& item, const Obj& est) {
   est.Fail(std::string("a class label of an unsupported kind (") + model::KindName(v.kind()) + ")");
 }
 
+void Flatten(const Obj& est, std::vector<Obj>* out) {
+  if (est.type_name() != "sklearn.pipeline.Pipeline") {
+    out->push_back(est);
+    return;
+  }
+  const Value& steps = est.Get("steps");
+  if (!steps.is(Kind::kList)) est.Fail("'steps' is not a list");
+  for (const Value& item : steps.items()) {
+    const Value& pair = est.tree().Deref(item);
+    if (!(pair.is(Kind::kTuple) || pair.is(Kind::kList)) || pair.items().size() != 2) {
+      est.Fail("a step is not a (name, estimator) pair");
+    }
+    const Value& step = est.tree().Deref(pair.items()[1]);
+    if (step.is(Kind::kNull) || (step.is(Kind::kString) && step.as_string() == "passthrough")) {
+      continue;
+    }
+    std::string name = pair.items()[0].is(Kind::kString) ? pair.items()[0].as_string() : "step";
+    Flatten(Obj(est.tree(), step, name), out);
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> StringArray(const NdArray& a, const Obj& est, const std::string& what) {
   std::vector<std::string> out;
   if (a.is_object()) {
@@ -96,31 +119,13 @@ std::vector<std::string> StringArray(const NdArray& a, const Obj& est, const std
   est.Fail(what + " is not an array of strings");
 }
 
-void Flatten(const Obj& est, std::vector<Obj>* out) {
-  if (est.type_name() != "sklearn.pipeline.Pipeline") {
-    out->push_back(est);
-    return;
-  }
-  const Value& steps = est.Get("steps");
-  if (!steps.is(Kind::kList)) est.Fail("'steps' is not a list");
-  for (const Value& item : steps.items()) {
-    const Value& pair = est.tree().Deref(item);
-    if (!(pair.is(Kind::kTuple) || pair.is(Kind::kList)) || pair.items().size() != 2) {
-      est.Fail("a step is not a (name, estimator) pair");
-    }
-    const Value& step = est.tree().Deref(pair.items()[1]);
-    if (step.is(Kind::kNull) || (step.is(Kind::kString) && step.as_string() == "passthrough")) {
-      continue;
-    }
-    std::string name = pair.items()[0].is(Kind::kString) ? pair.items()[0].as_string() : "step";
-    Flatten(Obj(est.tree(), step, name), out);
-  }
+std::shared_ptr<const Classes> ReadClasses(const Obj& est, const std::string& key) {
+  return ReadClassesOf(est, est.Get(key), key);
 }
 
-}  // namespace
-
-std::shared_ptr<const Classes> ReadClasses(const Obj& est, const std::string& key) {
-  const NdArray a = est.Array(key);
+std::shared_ptr<const Classes> ReadClassesOf(const Obj& est, const Value& value,
+                                             const std::string& key) {
+  const NdArray a = est.tree().Array(value, key);
   auto classes = std::make_shared<Classes>();
   if (a.is_object()) {
     for (const Value& item : a.items) classes->push_back(LabelOf(est.tree(), item, est));
@@ -163,7 +168,17 @@ std::unique_ptr<Program> CompileProgram(const Value& root, const ArraySource& ar
   if (chain.empty()) UnsupportedError(top.type_name(), "a pipeline with no steps");
 
   auto program = std::make_unique<Program>();
-  const Obj& first = chain.front();
+  // A FeatureUnion records its input through its first transformer.
+  Obj first = chain.front();
+  while (first.type_name() == "sklearn.pipeline.FeatureUnion" && !first.Has("n_features_in_")) {
+    const Value& list = first.Get("transformer_list");
+    if (!list.is(Kind::kList) || list.items().empty()) break;
+    const Value& pair = tree.Deref(list.items()[0]);
+    if (!(pair.is(Kind::kTuple) || pair.is(Kind::kList)) || pair.items().size() != 2) break;
+    const Value& t = tree.Deref(pair.items()[1]);
+    if (!t.is(Kind::kObject)) break;
+    first = Obj(tree, t);
+  }
   size_t width = FeaturesIn(first, 0);
   if (first.Has("feature_names_in_")) {
     for (std::string& name :
@@ -183,6 +198,14 @@ std::unique_ptr<Program> CompileProgram(const Value& root, const ArraySource& ar
     }
   }
 
+  CompileContext ctx;
+  ctx.program = program.get();
+  ctx.codes.resize(program->schema.size());
+  ctx.numeric_used.assign(program->schema.size(), 0);
+  program->strict.resize(program->schema.size());
+  std::vector<DenseColumn> columns(width);
+  for (size_t j = 0; j < width; ++j) columns[j].input = static_cast<int>(j);
+
   std::string names;
   for (size_t i = 0; i < chain.size(); ++i) {
     const Obj& est = chain[i];
@@ -192,17 +215,23 @@ std::unique_ptr<Program> CompileProgram(const Value& root, const ArraySource& ar
     if (i + 1 == chain.size()) {
       head = CompileTreeHead(est, width);
       if (!head) head = CompileLinearHead(est, width);
+      if (!head) head = CompileAnomalyHead(est, width);
     }
     if (head) {
       if (head->n_in != width) {
         est.Fail("expects " + std::to_string(head->n_in) + " features, the step before gives " +
                  std::to_string(width));
       }
+      for (const DenseColumn& c : columns) {
+        if (c.codes) {
+          UnsupportedError(est.type_name(), "string features reach it unencoded");
+        }
+      }
       if (head->name.empty()) head->name = est.short_name();
       program->head = std::move(head);
       break;
     }
-    std::unique_ptr<Step> step = CompilePreprocessingStep(est, width);
+    std::unique_ptr<Step> step = CompileStep(est, &columns, &ctx);
     if (!step) UnsupportedError(est.type_name());
     if (step->n_in != width) {
       est.Fail("expects " + std::to_string(step->n_in) + " features, the step before gives " +
@@ -212,6 +241,19 @@ std::unique_ptr<Program> CompileProgram(const Value& root, const ArraySource& ar
     width = step->n_out;
     program->steps.push_back(std::move(step));
   }
+  if (!program->head) {
+    for (const DenseColumn& c : columns) {
+      if (c.codes) UnsupportedError(top.type_name(), "a transform whose output holds strings");
+    }
+  }
+  for (const DenseColumn& c : columns) {
+    if (c.input >= 0 && !c.codes) ctx.numeric_used[static_cast<size_t>(c.input)] = 1;
+  }
+  // A column no step reads (dropped by a ColumnTransformer) takes any text.
+  for (size_t j = 0; j < program->schema.size(); ++j) {
+    if (!ctx.numeric_used[j] && !ctx.codes[j]) program->schema[j].type = ColumnType::kString;
+  }
+  program->codes.assign(ctx.codes.begin(), ctx.codes.end());
   program->description =
       top.type_name() == "sklearn.pipeline.Pipeline" ? "Pipeline(" + names + ")" : names;
   return program;

@@ -18,6 +18,7 @@
 #include "ark/model/value.h"
 #include "object_tree.h"
 #include "program.h"
+#include "string_codes.h"
 
 namespace ark::runtime {
 
@@ -37,11 +38,42 @@ std::unique_ptr<Program> CompileProgram(const model::Value& root, const ArraySou
 // (it may still be a transformer). `n_in`: width of its input.
 std::unique_ptr<Head> CompileTreeHead(const Obj& est, size_t n_in);
 std::unique_ptr<Head> CompileLinearHead(const Obj& est, size_t n_in);
+std::unique_ptr<Head> CompileAnomalyHead(const Obj& est, size_t n_in);  // IsolationForest
 // A Step for a supported transformer, or null.
 std::unique_ptr<Step> CompilePreprocessingStep(const Obj& est, size_t n_in);
+// FunctionTransformer (numpy ufuncs), PCA, TruncatedSVD, VarianceThreshold,
+// SelectKBest, Normalizer, Binarizer, PolynomialFeatures; or null.
+std::unique_ptr<Step> CompileTransformerStep(const Obj& est, size_t n_in);
+
+// What a dense column holds while a chain is compiled.
+struct DenseColumn {
+  int input = -1;                      // the schema column it is unchanged, else -1
+  std::shared_ptr<StringCodes> codes;  // set: string codes of that column
+};
+
+struct CompileContext {
+  Program* program = nullptr;
+  std::vector<std::shared_ptr<StringCodes>> codes;  // per schema column
+  std::vector<uint8_t> numeric_used;                // per schema column
+};
+
+// A Step for `est` over dense columns `*columns` (updated to its output), or
+// null when the runtime does not know `est`. Handles nested Pipelines,
+// ColumnTransformer, the encoders, SimpleImputer and the numeric
+// transformers of CompilePreprocessingStep. Marks string input columns in
+// ctx (compile_columns.cc).
+std::unique_ptr<Step> CompileStep(const Obj& est, std::vector<DenseColumn>* columns,
+                                  CompileContext* ctx);
 
 // The classes_ of a classifier as labels (numeric or object arrays).
 std::shared_ptr<const Classes> ReadClasses(const Obj& est, const std::string& key = "classes_");
+// The same from an array value (an item of a multi-output classes_ list).
+std::shared_ptr<const Classes> ReadClassesOf(const Obj& est, const model::Value& value,
+                                             const std::string& key);
+
+// The strings of a '<U' array or an object array of str; `what` names it in
+// errors (kBadManifest for anything else).
+std::vector<std::string> StringArray(const NdArray& a, const Obj& est, const std::string& what);
 
 // The number of input features an estimator was fitted with
 // (n_features_in_), or `fallback` when it does not say.

@@ -11,7 +11,9 @@
 #include <string>
 #include <utility>
 
+#include "compact_tree.h"
 #include "compile.h"
+#include "multi_output_head.h"
 #include "numeric.h"
 #include "tree_heads.h"
 
@@ -52,8 +54,11 @@ struct SkTree {
 SkTree ReadTree(const Obj& est) {
   const Obj t = est.Child("tree_");
   if (t.type_name() != "sklearn.tree._tree.Tree") t.Fail("is not a sklearn.tree._tree.Tree");
-  const NdArray nodes = t.Array("nodes");
-  const NdArray values = t.Array("values");
+  // Compressed files may hold the compact form (docs/OBJECTS.md §5.1).
+  const TreeArrays arrays = IsEncodedTree(t) ? DecodeCompactTree(t)
+                                             : TreeArrays{t.Array("nodes"), t.Array("values")};
+  const NdArray& nodes = arrays.nodes;
+  const NdArray& values = arrays.values;
   SkTree out;
   const int64_t count = t.Int("node_count");
   if (count <= 0 || static_cast<uint64_t>(count) != nodes.size() || nodes.shape.size() != 1) {
@@ -114,7 +119,68 @@ void CheckSingleOutput(const Obj& est) {
   }
 }
 
+// A multi-output classifier (multi_output_head.h): per output k, the leaf
+// holds value[:, k, :n_classes_[k]] / its sum, side by side.
+std::unique_ptr<Head> MultiOutputForestClassifier(const Obj& est, size_t n_in, bool single) {
+  const model::Value& list = est.Get("classes_");
+  if (!list.is(model::Kind::kList) || list.items().empty()) est.Fail("classes_ is not a list");
+  auto classes = std::make_shared<Classes>();
+  std::vector<size_t> offsets = {0};
+  for (const model::Value& item : list.items()) {
+    const auto c = ReadClassesOf(est, item, "classes_");
+    classes->insert(classes->end(), c->begin(), c->end());
+    offsets.push_back(classes->size());
+  }
+  const size_t outputs = offsets.size() - 1, width = classes->size();
+  const size_t n_features = FeaturesIn(est, n_in);
+  TreeEnsemble proba(n_features, width);
+  std::unique_ptr<TreeEnsemble> raw;
+  if (single) raw = std::make_unique<TreeEnsemble>(n_features, width);
+  const std::vector<Obj> trees = single ? std::vector<Obj>{est} : TreesOf(est);
+  for (const Obj& tree_est : trees) {
+    SkTree t = ReadTree(tree_est);
+    if (t.n_outputs != outputs) tree_est.Fail("tree values do not have one row per output");
+    const size_t m = t.max_classes;
+    for (size_t k = 0; k < outputs; ++k) {
+      if (offsets[k + 1] - offsets[k] > m) tree_est.Fail("tree values have too few classes");
+    }
+    std::vector<double> values = std::move(t.values);
+    TreeSpec spec = SpecOf(std::move(t));
+    spec.leaf_width = width;
+    spec.leaf_values.assign(spec.node_count * width, 0.0);
+    std::vector<double> raw_values(spec.node_count * width);
+    for (size_t i = 0; i < spec.node_count; ++i) {
+      for (size_t k = 0; k < outputs; ++k) {
+        const size_t c = offsets[k + 1] - offsets[k];
+        const double* v = values.data() + (i * outputs + k) * m;
+        double sum = PairwiseSum(v, c);
+        if (sum == 0.0) sum = 1.0;
+        for (size_t j = 0; j < c; ++j) {
+          spec.leaf_values[i * width + offsets[k] + j] = v[j] / sum;
+          raw_values[i * width + offsets[k] + j] = v[j];
+        }
+      }
+    }
+    if (raw) {
+      TreeSpec raw_spec = spec;
+      raw_spec.leaf_values = std::move(raw_values);
+      raw->AddTree(raw_spec);
+    }
+    proba.AddTree(spec);
+  }
+  const InputCheck check = TreeCheck(proba);
+  auto head = std::make_unique<MultiOutputForestHead>(std::move(proba), !single, std::move(raw),
+                                                      std::move(offsets));
+  head->n_in = n_features;
+  head->check = check;
+  head->classes = std::move(classes);
+  return head;
+}
+
 std::unique_ptr<Head> ForestClassifier(const Obj& est, size_t n_in, bool single) {
+  if (est.Has("n_outputs_") && est.Int("n_outputs_") > 1) {
+    return MultiOutputForestClassifier(est, n_in, single);
+  }
   CheckSingleOutput(est);
   auto classes = ReadClasses(est);
   const size_t c = classes->size();

@@ -1,5 +1,6 @@
 #include "hist_ensemble.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -25,13 +26,14 @@ inline uint32_t CategoryByte(double v) {
 
 inline bool InBitset(const uint32_t* words, uint32_t c) { return (words[c >> 5] >> (c & 31)) & 1u; }
 
+template <bool kCategorical>
 inline uint32_t Step(const HistEnsemble::Node* nodes, const uint32_t* go_left, uint32_t i,
                      const double* x) {
-  const HistEnsemble::Node& n = nodes[i];
+  const HistEnsemble::Node n = nodes[i];
   const double v = x[n.bits & HistEnsemble::kFeatureMask];
   const bool nan_left = (n.bits & HistEnsemble::kNanLeft) != 0;
   bool left;
-  if (n.bits & HistEnsemble::kCategorical) {
+  if (kCategorical && (n.bits & HistEnsemble::kCategorical)) {
     if (std::isnan(v) || v < 0) {
       left = nan_left;
     } else {
@@ -41,16 +43,20 @@ inline uint32_t Step(const HistEnsemble::Node* nodes, const uint32_t* go_left, u
   } else {
     left = (v <= n.threshold) | ((v != v) & nan_left);
   }
-  return left == ((n.bits & HistEnsemble::kHotLeft) != 0) ? i + 1 : n.far;
+  return left == ((n.bits & HistEnsemble::kHotLeft) != 0) ? i + 1 : i + n.far;
 }
 
-inline uint32_t Walk(const HistEnsemble::Node* nodes, const uint32_t* go_left, const double* x) {
-  uint32_t i = 0;
-  while (!(nodes[i].bits & HistEnsemble::kLeaf)) i = Step(nodes, go_left, i, x);
+// The leaf a row reaches from node i (an absolute or tree-relative index:
+// far distances are relative).
+template <bool kCategorical>
+inline uint32_t Walk(const HistEnsemble::Node* nodes, const uint32_t* go_left, uint32_t i,
+                     const double* x) {
+  while (nodes[i].far != 0) i = Step<kCategorical>(nodes, go_left, i, x);
   return i;
 }
 
-constexpr size_t kLanes = 8;
+constexpr size_t kLanes = 4;       // rows stepped together through one tree
+constexpr size_t kTreeLanes = 16;  // trees stepped together for one row
 
 }  // namespace
 
@@ -106,15 +112,16 @@ void HistEnsemble::AddTree(const HistTreeSpec& spec) {
     if (seen[i]) BadPredictor(tree, static_cast<int64_t>(i), "node reached twice");
     seen[i] = 1;
     const uint32_t here = static_cast<uint32_t>(nodes_.size() - first_node);
-    if (p.patch >= 0) nodes_[first_node + p.patch].far = here;
+    if (p.patch >= 0) nodes_[first_node + p.patch].far = here - static_cast<uint32_t>(p.patch);
 
     Node node{};
     if (p.depth > depth) depth = p.depth;
     if (spec.is_leaf[i]) {
-      // Loops to itself (see TreeEnsemble): NaN threshold, hot = left, far = self.
+      // Loops to itself (see TreeEnsemble): NaN threshold, hot = left, far
+      // distance 0.
       node.bits = kLeaf | kHotLeft;
       node.threshold = std::numeric_limits<double>::quiet_NaN();
-      node.far = here;
+      node.far = 0;
       nodes_.push_back(node);
       leaf_value_.push_back(spec.value[i]);
       continue;
@@ -146,6 +153,7 @@ void HistEnsemble::AddTree(const HistTreeSpec& spec) {
       }
       node.bits |= kCategorical;
       node.threshold = static_cast<double>(slot);
+      has_categorical_ = true;
     } else {
       node.threshold = spec.num_threshold[i];
     }
@@ -158,8 +166,9 @@ void HistEnsemble::AddTree(const HistTreeSpec& spec) {
   trees_.back().depth = depth;
 }
 
-void HistEnsemble::Accumulate(const double* x, size_t rows, size_t x_stride, double* out,
-                              size_t out_stride) const {
+template <bool kCategorical>
+void HistEnsemble::AccumulateBatch(const double* x, size_t rows, size_t x_stride, double* out,
+                                   size_t out_stride) const {
   const uint32_t* go_left = go_left_.data();
   for (const TreeInfo& t : trees_) {
     const Node* nodes = nodes_.data() + t.first_node;
@@ -169,19 +178,82 @@ void HistEnsemble::Accumulate(const double* x, size_t rows, size_t x_stride, dou
     for (; r + kLanes <= rows; r += kLanes) {
       uint32_t idx[kLanes] = {};
       const double* xr = x + r * x_stride;
+      // Stops once all lanes sit on their leaves: the trees are shallow and
+      // unbalanced, so the deepest leaf is often far below the lanes'.
       for (uint32_t d = 0; d < t.depth; ++d) {
-        for (size_t l = 0; l < kLanes; ++l)
-          idx[l] = Step(nodes, go_left, idx[l], xr + l * x_stride);
+        uint32_t moved = 0;
+        for (size_t l = 0; l < kLanes; ++l) {
+          const uint32_t next = Step<kCategorical>(nodes, go_left, idx[l], xr + l * x_stride);
+          moved |= next ^ idx[l];
+          idx[l] = next;
+        }
+        if (moved == 0) break;
       }
       for (size_t l = 0; l < kLanes; ++l) o[(r + l) * out_stride] += values[idx[l]];
     }
-    for (; r < rows; ++r) o[r * out_stride] += values[Walk(nodes, go_left, x + r * x_stride)];
+    for (; r < rows; ++r) {
+      o[r * out_stride] += values[Walk<kCategorical>(nodes, go_left, 0, x + r * x_stride)];
+    }
+  }
+}
+
+template <bool kCategorical>
+void HistEnsemble::AccumulateFewRows(const double* x, size_t rows, size_t x_stride, double* out,
+                                     size_t out_stride) const {
+  // Node indices are absolute: far distances are relative, so one base
+  // pointer serves every tree.
+  const uint32_t* go_left = go_left_.data();
+  const Node* nodes = nodes_.data();
+  const double* values = leaf_value_.data();
+  const TreeInfo* trees = trees_.data();
+  const size_t n_trees = trees_.size();
+  for (size_t r = 0; r < rows; ++r) {
+    const double* xr = x + r * x_stride;
+    double* o = out + r * out_stride;
+    size_t t = 0;
+    for (; t + kTreeLanes <= n_trees; t += kTreeLanes) {
+      uint32_t idx[kTreeLanes];
+      uint32_t depth = 0;
+      for (size_t l = 0; l < kTreeLanes; ++l) {
+        idx[l] = trees[t + l].first_node;
+        depth = std::max(depth, trees[t + l].depth);
+      }
+      // Stops once every walk sits on its leaf (a leaf steps to itself).
+      for (uint32_t d = 0; d < depth; ++d) {
+        uint32_t moved = 0;
+        for (size_t l = 0; l < kTreeLanes; ++l) {
+          const uint32_t next = Step<kCategorical>(nodes, go_left, idx[l], xr);
+          moved |= next ^ idx[l];
+          idx[l] = next;
+        }
+        if (moved == 0) break;
+      }
+      for (size_t l = 0; l < kTreeLanes; ++l) o[trees[t + l].column] += values[idx[l]];
+    }
+    for (; t < n_trees; ++t) {
+      o[trees[t].column] += values[Walk<kCategorical>(nodes, go_left, trees[t].first_node, xr)];
+    }
+  }
+}
+
+void HistEnsemble::Accumulate(const double* x, size_t rows, size_t x_stride, double* out,
+                              size_t out_stride) const {
+  if (rows < kLanes) {
+    if (has_categorical_) {
+      AccumulateFewRows<true>(x, rows, x_stride, out, out_stride);
+    } else {
+      AccumulateFewRows<false>(x, rows, x_stride, out, out_stride);
+    }
+  } else if (has_categorical_) {
+    AccumulateBatch<true>(x, rows, x_stride, out, out_stride);
+  } else {
+    AccumulateBatch<false>(x, rows, x_stride, out, out_stride);
   }
 }
 
 double HistEnsemble::LeafValue(size_t t, const double* x) const {
   const uint32_t first = trees_[t].first_node;
-  return leaf_value_[first + Walk(nodes_.data() + first, go_left_.data(), x)];
+  return leaf_value_[first + Walk<true>(nodes_.data() + first, go_left_.data(), 0, x)];
 }
 
 }  // namespace ark::runtime

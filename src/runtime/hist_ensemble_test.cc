@@ -150,5 +150,46 @@ TEST(HistEnsemble, BlockWalkMatchesRowWalk) {
   for (int i = 0; i < 29; ++i) EXPECT_EQ(block[i], e.LeafValue(0, x.data() + 2 * i)) << i;
 }
 
+// 37 predictors (two groups of 16 walked together for a single row, then 5
+// one by one), numeric and categorical: one row at a time, a few rows, and a
+// batch agree bit for bit with a predictor-by-predictor sum of LeafValue.
+TEST(HistEnsemble, FewRowsAndBatchAgree) {
+  for (bool categorical : {false, true}) {
+    std::vector<uint32_t> known(8, 0);
+    for (uint32_t c : {0u, 1u, 2u}) known[0] |= 1u << c;
+    HistEnsemble e(2, 1, known, {0, 0});
+    for (int k = 0; k < 37; ++k) {
+      HistTreeSpec t = Stump(0.25 * (k % 5) - 0.5, k % 2 == 0, categorical && k % 3 == 0);
+      t.feature_idx = {k % 2, 0, 0};
+      if (t.is_categorical[0]) {
+        t.feature_idx[0] = 0;
+        t.raw_left_cat_bitsets[0] = 1u << (k % 3);
+      }
+      t.value = {0, 0.1 / (k + 3), 0.7 / (k + 5)};
+      t.count = {10, static_cast<uint32_t>(k % 4), 2};
+      e.AddTree(t);
+    }
+    std::vector<double> x;
+    const double vals[] = {-1, 0, 1, 2, NAN, 0.3, 7};
+    for (int i = 0; i < 21; ++i) {
+      x.push_back(vals[i % 7]);
+      x.push_back(vals[(i * 3 + 1) % 7]);
+    }
+    std::vector<double> batch(21, 0.0), few(21, 0.0);
+    e.Accumulate(x.data(), 21, 2, batch.data(), 1);
+    e.Accumulate(x.data(), 3, 2, few.data(), 1);
+    for (int i = 0; i < 21; ++i) {
+      double expected = 0, one = 0;
+      for (size_t k = 0; k < e.n_trees(); ++k) expected += e.LeafValue(k, x.data() + 2 * i);
+      e.Accumulate(x.data() + 2 * i, 1, 2, &one, 1);
+      EXPECT_EQ(batch[i], expected) << i;
+      EXPECT_EQ(one, expected) << i;
+      if (i < 3) {
+        EXPECT_EQ(few[i], expected) << i;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ark::runtime

@@ -63,6 +63,24 @@ double CellAsNumber(const Column& c, size_t row, uint64_t first_row) {
   return v;
 }
 
+// The code of a cell of a string input (string_codes.h): NaN when missing,
+// -1 when the model knows no such string. `strict` names the estimator that
+// refuses unknown strings, if any.
+double CellAsCode(const Column& c, size_t row, uint64_t first_row, const StringCodes& codes,
+                  const std::string& strict) {
+  if (c.is_missing(row)) return std::numeric_limits<double>::quiet_NaN();
+  const std::string text = c.type() == ColumnType::kString
+                               ? c.strings()[row]
+                               : FormatDouble(c.doubles()[row], /*python_style=*/true);
+  const int32_t code = codes.Find(text);
+  if (code < 0 && !strict.empty()) {
+    Invalid("column '" + c.name() + "', row " + std::to_string(first_row + row + 1) + ": '" +
+            text + "' is a category " + strict +
+            " did not see in fit (it was fitted with handle_unknown='error')");
+  }
+  return code;
+}
+
 // Which table column feeds each model input.
 std::vector<const Column*> Bind(const Program& program, const Table& table) {
   const auto& schema = program.schema;
@@ -91,6 +109,14 @@ std::vector<const Column*> Bind(const Program& program, const Table& table) {
             (n_missing > 10 ? ", ..." : ""));
   }
   return bound;
+}
+
+void RequireNumericInput(const Program& p) {
+  for (size_t j = 0; j < p.codes.size(); ++j) {
+    if (p.codes[j]) {
+      Invalid("column '" + p.schema[j].name + "' holds strings: use Run with a Table");
+    }
+  }
 }
 
 }  // namespace
@@ -161,7 +187,13 @@ Output Model::Run(Method method, const Table& input) const {
     double* x = Scratch::Get(scratch.input, count * n);
     for (size_t j = 0; j < n; ++j) {
       const Column& c = *bound[j];
-      if (c.type() == ColumnType::kFloat64) {
+      if (j < p.codes.size() && p.codes[j]) {
+        for (size_t r = 0; r < count; ++r) {
+          x[r * n + j] = CellAsCode(c, start + r, input.first_row(), *p.codes[j], p.strict[j]);
+        }
+      } else if (p.schema[j].type == ColumnType::kString) {
+        for (size_t r = 0; r < count; ++r) x[r * n + j] = 0;  // read by no step
+      } else if (c.type() == ColumnType::kFloat64) {
         const double* src = c.doubles().data() + start;
         for (size_t r = 0; r < count; ++r) x[r * n + j] = src[r];
       } else {
@@ -184,6 +216,7 @@ Output Model::Run(Method method, const Table& input) const {
 void Model::Scores(Method method, const double* x, size_t rows, double* out) const {
   const Program& p = *program_;
   if (p.LabelOutput(method)) Invalid("predict of a classifier gives labels: use PredictLabels");
+  RequireNumericInput(p);
   const size_t n = p.schema.size(), width = p.Width(method);
   const Blocks blocks = SplitRows(rows, pool_ ? pool_->threads() : 1);
   auto run_block = [&](size_t block) {
@@ -201,6 +234,7 @@ void Model::Scores(Method method, const double* x, size_t rows, double* out) con
 void Model::PredictLabels(const double* x, size_t rows, int32_t* out) const {
   const Program& p = *program_;
   if (!p.LabelOutput(Method::kPredict)) Invalid("this model is not a classifier: use Scores");
+  RequireNumericInput(p);
   const size_t n = p.schema.size();
   const Blocks blocks = SplitRows(rows, pool_ ? pool_->threads() : 1);
   auto run_block = [&](size_t block) {

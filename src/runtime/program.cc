@@ -76,7 +76,13 @@ size_t Program::Width(Method method) const {
 }
 
 std::vector<std::string> Program::OutputNames(Method method) const {
-  if (LabelOutput(method)) return {"label"};
+  if (LabelOutput(method)) {
+    const size_t k = Width(method);
+    if (k == 1) return {"label"};
+    std::vector<std::string> names;
+    for (size_t i = 0; i < k; ++i) names.push_back("label" + std::to_string(i));
+    return names;
+  }
   if (method == Method::kTransform || !head) return {};
   if (method == Method::kPredictProba && head->classes) {
     std::vector<std::string> names;
@@ -93,6 +99,7 @@ void Program::Run(Method method, const double* x, size_t rows, uint64_t first_ro
     throw Error(ErrorCode::kInvalidArgument,
                 std::string("this model has no ") + MethodName(method) + " (" + description + ")");
   }
+  scratch.first_row = first_row;
   const double* cur = x;
   size_t width = schema.size();
   const std::vector<ColumnSpec>* names = &schema;

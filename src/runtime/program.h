@@ -16,6 +16,7 @@
 #include "ark/runtime/model.h"
 #include "ark/runtime/output.h"
 #include "ark/runtime/table.h"
+#include "string_codes.h"
 
 namespace ark::runtime {
 
@@ -34,6 +35,15 @@ struct Scratch {
   std::vector<double> a, b, c;
   std::vector<float> f32;
   std::vector<int32_t> labels;
+  uint64_t first_row = 0;  // of the rows being run, for messages (set by Program::Run)
+  // Buffers for steps that run other steps (ColumnTransformer, nested
+  // pipelines): a step may use only its scratch's Child(), never a, b, c.
+  std::unique_ptr<Scratch> child;
+  Scratch& Child() {
+    if (!child) child = std::make_unique<Scratch>();
+    child->first_row = first_row;
+    return *child;
+  }
   template <typename T>
   static T* Get(std::vector<T>& v, size_t n) {
     if (v.size() < n) v.resize(n);
@@ -84,6 +94,11 @@ class Program {
  public:
   std::vector<ColumnSpec> schema;  // input columns
   bool positional = false;         // fitted without feature names
+  // Per schema column: the codes of a string column (string_codes.h), else null.
+  std::vector<std::shared_ptr<const StringCodes>> codes;
+  // Per schema column: the estimator that refuses strings it does not know
+  // (handle_unknown="error"), else empty.
+  std::vector<std::string> strict;
   std::vector<std::unique_ptr<const Step>> steps;
   std::unique_ptr<const Head> head;  // null for a chain of transformers only
   std::string description;

@@ -1,8 +1,11 @@
 #include "tree_ensemble.h"
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "ark/format/error.h"
 #include "numeric.h"
@@ -16,39 +19,143 @@ namespace {
               "tree " + std::to_string(tree) + ", node " + std::to_string(node) + ": " + what);
 }
 
-// One step from node i for feature row x (a leaf steps to itself).
-inline uint32_t Step(const TreeEnsemble::Node* nodes, uint32_t i, const float* x) {
-  const TreeEnsemble::Node n = nodes[i];
-  const float v = x[n.bits & TreeEnsemble::kFeatureMask];
-  const bool left = (v <= n.threshold) | ((v != v) & ((n.bits & TreeEnsemble::kNanLeft) != 0));
-  return left == ((n.bits & TreeEnsemble::kHotLeft) != 0) ? i + 1 : n.far;
+constexpr uint32_t kFarMask = (1u << TreeEnsemble::kCompactFarBits) - 1;
+constexpr uint32_t kFeatureMask = (1u << TreeEnsemble::kCompactFeatureBits) - 1;
+constexpr uint32_t kLeafMask = (1u << TreeEnsemble::kCompactLeafBits) - 1;
+constexpr uint32_t kQuietNan = 0x7FC00000u;
+
+// How the walk reads each node type.
+struct Compact {
+  using Node = TreeEnsemble::CompactNode;
+  static uint32_t Feature(const Node& n) {
+    return (n.word >> TreeEnsemble::kCompactFarBits) & kFeatureMask;
+  }
+  static uint32_t Far(const Node& n) { return n.word & kFarMask; }
+  static bool HotLeft(const Node& n) { return (n.word & TreeEnsemble::kHotLeft) != 0; }
+  static bool NanLeft(const Node& n) { return (n.word & TreeEnsemble::kNanLeft) != 0; }
+  static uint32_t Leaf(const Node& n) {
+    uint32_t bits;
+    std::memcpy(&bits, &n.threshold, sizeof bits);
+    return bits & kLeafMask;
+  }
+};
+
+struct Wide {
+  using Node = TreeEnsemble::WideNode;
+  static uint32_t Feature(const Node& n) { return n.bits & TreeEnsemble::kWideFeatureMask; }
+  static uint32_t Far(const Node& n) { return n.far; }
+  static bool HotLeft(const Node& n) { return (n.bits & TreeEnsemble::kHotLeft) != 0; }
+  static bool NanLeft(const Node& n) { return (n.bits & TreeEnsemble::kNanLeft) != 0; }
+  static uint32_t Leaf(const Node& n) { return n.leaf; }
+};
+
+// One step from node i for feature row x: the next node, or i itself at a
+// leaf (x <= NaN is false and a leaf's far distance is 0).
+template <typename L, bool kNan>
+inline uint32_t Step(const typename L::Node* nodes, uint32_t i, const float* x) {
+  const typename L::Node n = nodes[i];
+  const float v = x[L::Feature(n)];
+  bool left = v <= n.threshold;
+  if constexpr (kNan) left = left | ((v != v) & L::NanLeft(n));
+  return left == L::HotLeft(n) ? i + 1 : i + L::Far(n);
 }
 
-// The leaf a row reaches, stopping early (one row at a time).
-inline uint32_t Walk(const TreeEnsemble::Node* nodes, const float* x) {
-  uint32_t i = 0;
-  while (!(nodes[i].bits & TreeEnsemble::kLeaf)) i = Step(nodes, i, x);
+// Step() for lane l of a group of kRowLanes rows stored feature-major
+// (xg[feature * kRowLanes + lane]): one base pointer serves every lane.
+template <typename L, bool kNan, size_t kLanesOf>
+inline uint32_t LaneStep(const typename L::Node* nodes, uint32_t i, const float* xg, size_t l) {
+  const typename L::Node n = nodes[i];
+  const float v = xg[L::Feature(n) * kLanesOf + l];
+  bool left = v <= n.threshold;
+  if constexpr (kNan) left = left | ((v != v) & L::NanLeft(n));
+  return left == L::HotLeft(n) ? i + 1 : i + L::Far(n);
+}
+
+// The leaf a row reaches from node i, stopping there.
+template <typename L, bool kNan>
+inline uint32_t Walk(const typename L::Node* nodes, uint32_t i, const float* x) {
+  while (L::Far(nodes[i]) != 0) i = Step<L, kNan>(nodes, i, x);
   return i;
 }
 
-constexpr size_t kLanes = 8;
-
-// The leaves of kLanes rows, walked together for `depth` steps: independent
-// walks overlap their memory latency, and no branch depends on the data.
-inline void WalkLanes(const TreeEnsemble::Node* nodes, uint32_t depth, const float* x,
-                      size_t x_stride, uint32_t* leaf) {
-  uint32_t idx[kLanes] = {};
-  for (uint32_t d = 0; d < depth; ++d) {
-    for (size_t l = 0; l < kLanes; ++l) idx[l] = Step(nodes, idx[l], x + l * x_stride);
+template <uint32_t kWidth>
+inline void AddLeaf(const double* v, double* dst, uint32_t width) {
+  if constexpr (kWidth == 0) {
+    for (uint32_t c = 0; c < width; ++c) dst[c] += v[c];
+  } else {
+    for (uint32_t c = 0; c < kWidth; ++c) dst[c] += v[c];
   }
-  for (size_t l = 0; l < kLanes; ++l) leaf[l] = idx[l];
+}
+
+// Rows stepped together through one tree: independent walks overlap their
+// memory latency, and no branch depends on the data.
+constexpr size_t kRowLanes = 8;
+// Trees stepped together for one row (the few-rows path).
+constexpr size_t kTreeLanes = 16;
+
+// Rows whose leaves are found before any is added: the additions then load
+// their leaf vectors independently of each other (no load waits on a walk),
+// which overlaps their cache misses.
+constexpr size_t kChunkRows = 512;
+
+// Adds one tree's leaf vector (`values`: the tree's first leaf vector) to
+// every row. `xt`: the first rows / kRowLanes * kRowLanes rows in groups of
+// kRowLanes, each group feature-major; `x`: all rows, row-major (the rest
+// are read from there).
+template <typename L, bool kNan, uint32_t kWidth>
+void WalkTree(const typename L::Node* nodes, uint32_t depth, const double* values, uint32_t width,
+              const float* xt, size_t n_features, const float* x, size_t rows, size_t x_stride,
+              double* out, size_t out_stride) {
+  const uint32_t w = kWidth == 0 ? width : kWidth;
+  const size_t group_floats = n_features * kRowLanes;
+  uint32_t leaves[kChunkRows];
+  for (size_t start = 0; start < rows; start += kChunkRows) {
+    const size_t count = std::min(kChunkRows, rows - start);
+    size_t r = 0;
+    for (; r + kRowLanes <= count; r += kRowLanes) {
+      const float* xg = xt + (start + r) / kRowLanes * group_floats;
+      uint32_t idx[kRowLanes] = {};
+      for (uint32_t d = 0; d < depth; ++d) {
+        for (size_t l = 0; l < kRowLanes; ++l) {
+          idx[l] = LaneStep<L, kNan, kRowLanes>(nodes, idx[l], xg, l);
+        }
+      }
+      for (size_t l = 0; l < kRowLanes; ++l) leaves[r + l] = L::Leaf(nodes[idx[l]]);
+    }
+    for (; r < count; ++r) {
+      leaves[r] = L::Leaf(nodes[Walk<L, kNan>(nodes, 0, x + (start + r) * x_stride)]);
+    }
+    double* o = out + start * out_stride;
+    for (r = 0; r < count; ++r) {
+      AddLeaf<kWidth>(values + size_t{leaves[r]} * w, o + r * out_stride, w);
+    }
+  }
+}
+
+template <typename L, bool kNan>
+void WalkTreeAnyWidth(const typename L::Node* nodes, uint32_t depth, const double* values,
+                      uint32_t width, const float* xt, size_t n_features, const float* x,
+                      size_t rows, size_t x_stride, double* out, size_t out_stride) {
+  switch (width) {
+    case 1:
+      WalkTree<L, kNan, 1>(nodes, depth, values, 1, xt, n_features, x, rows, x_stride, out,
+                           out_stride);
+      break;
+    case 2:
+      WalkTree<L, kNan, 2>(nodes, depth, values, 2, xt, n_features, x, rows, x_stride, out,
+                           out_stride);
+      break;
+    default:
+      WalkTree<L, kNan, 0>(nodes, depth, values, width, xt, n_features, x, rows, x_stride, out,
+                           out_stride);
+  }
 }
 
 }  // namespace
 
 TreeEnsemble::TreeEnsemble(size_t n_features, size_t n_columns)
     : n_features_(n_features), n_columns_(n_columns) {
-  if (n_features > kFeatureMask) {
+  if (n_features > kWideFeatureMask) {
     throw Error(ErrorCode::kBadManifest,
                 "too many features for a tree: " + std::to_string(n_features));
   }
@@ -68,18 +175,19 @@ void TreeEnsemble::AddTree(const TreeSpec& spec) {
       spec.leaf_width > n_columns_ - spec.first_column) {
     BadTree(tree, 0, "leaf outputs outside the model's output columns");
   }
-  if (nodes_.size() + n > std::numeric_limits<uint32_t>::max() ||
+  const bool compact = n_features_ <= kFeatureMask + 1 && n <= kFarMask && n <= kLeafMask;
+  const size_t stored = compact ? compact_.size() : wide_.size();
+  if (stored + n > std::numeric_limits<uint32_t>::max() ||
       values_.size() + n * spec.leaf_width > std::numeric_limits<uint32_t>::max()) {
     BadTree(tree, 0, "the ensemble is too large");
   }
-  if (!spec.missing_go_to_left.empty()) has_missing_ = true;
-
-  const uint32_t first_node = static_cast<uint32_t>(nodes_.size());
-  trees_.push_back({first_node, static_cast<uint32_t>(spec.first_column),
-                    static_cast<uint32_t>(spec.leaf_width), 0});
 
   // Depth-first from the root, hot child first; each original node is placed
-  // once. `patch` is the compact node whose `far` points at this one.
+  // once, in `wide` form first (converted below). `patch` is the node whose
+  // far distance leads to this one.
+  std::vector<WideNode> nodes;
+  nodes.reserve(n);
+  std::vector<double> values;
   std::vector<uint8_t> seen(n, 0);
   struct Pending {
     int64_t node;
@@ -88,6 +196,7 @@ void TreeEnsemble::AddTree(const TreeSpec& spec) {
   };
   std::vector<Pending> stack{{0, -1, 0}};
   uint32_t depth = 0;
+  uint32_t leaves = 0;
   while (!stack.empty()) {
     const Pending p = stack.back();
     stack.pop_back();
@@ -95,23 +204,23 @@ void TreeEnsemble::AddTree(const TreeSpec& spec) {
     if (i < 0 || static_cast<size_t>(i) >= n) BadTree(tree, i, "child index out of range");
     if (seen[i]) BadTree(tree, i, "node reached twice (a cycle or a shared child)");
     seen[i] = 1;
-    const uint32_t here = static_cast<uint32_t>(nodes_.size() - first_node);
-    if (p.patch >= 0) nodes_[first_node + p.patch].far = here;
+    const uint32_t here = static_cast<uint32_t>(nodes.size());
+    if (p.patch >= 0) nodes[p.patch].far = here - static_cast<uint32_t>(p.patch);
 
-    Node node{};
+    WideNode node{};
     const int64_t l = spec.left[i], r = spec.right[i];
     if (p.depth > depth) depth = p.depth;
     if (l == -1 || r == -1) {
       if (l != r) BadTree(tree, i, "a node with one child");
       // Loops to itself: x <= NaN is false, NaN goes right, and the hot
-      // (next) child is the left one, so every step takes `far`.
+      // (next) child is the left one, so every step takes `far` = 0.
       node.threshold = std::numeric_limits<float>::quiet_NaN();
-      node.bits = kLeaf | kHotLeft;
-      node.far = here;
-      value_offset_.push_back(static_cast<uint32_t>(values_.size()));
+      node.bits = kHotLeft;
+      node.far = 0;
+      node.leaf = leaves++;
       const double* v = spec.leaf_values.data() + i * spec.leaf_width;
-      values_.insert(values_.end(), v, v + spec.leaf_width);
-      nodes_.push_back(node);
+      values.insert(values.end(), v, v + spec.leaf_width);
+      nodes.push_back(node);
       continue;
     }
     const int64_t f = spec.feature[i];
@@ -123,75 +232,153 @@ void TreeEnsemble::AddTree(const TreeSpec& spec) {
     node.threshold = FloorToFloat32(spec.threshold[i]);
     node.bits = static_cast<uint32_t>(f) | (hot_left ? kHotLeft : 0) |
                 (!spec.missing_go_to_left.empty() && spec.missing_go_to_left[i] ? kNanLeft : 0);
-    nodes_.push_back(node);
-    value_offset_.push_back(0);
+    nodes.push_back(node);
     const int64_t hot = hot_left ? l : r, cold = hot_left ? r : l;
     stack.push_back({cold, here, p.depth + 1});
     stack.push_back({hot, -1, p.depth + 1});
   }
-  if (nodes_.size() - first_node != n) {
+  if (nodes.size() != n) {
     // Unreachable nodes are harmless for prediction; scikit-learn never
     // writes them, so they signal a damaged tree.
     BadTree(tree, 0, "nodes not reachable from the root");
   }
-  trees_.back().depth = depth;
-}
 
-namespace {
-
-template <uint32_t kWidth>
-inline void AddLeaf(const double* v, double* dst, uint32_t width) {
-  if constexpr (kWidth == 0) {
-    for (uint32_t c = 0; c < width; ++c) dst[c] += v[c];
-  } else {
-    for (uint32_t c = 0; c < kWidth; ++c) dst[c] += v[c];
+  if (!spec.missing_go_to_left.empty()) has_missing_ = true;
+  trees_.push_back({static_cast<uint32_t>(stored), static_cast<uint32_t>(values_.size()),
+                    static_cast<uint32_t>(spec.first_column),
+                    static_cast<uint32_t>(spec.leaf_width), depth, compact});
+  values_.insert(values_.end(), values.begin(), values.end());
+  if (!compact) {
+    all_compact_ = false;
+    wide_.insert(wide_.end(), nodes.begin(), nodes.end());
+    return;
+  }
+  for (const WideNode& w : nodes) {
+    CompactNode c{};
+    c.threshold = w.threshold;
+    c.word =
+        (w.bits & (kHotLeft | kNanLeft)) | ((w.bits & kWideFeatureMask) << kCompactFarBits) | w.far;
+    if (w.far == 0) {
+      const uint32_t bits = kQuietNan | w.leaf;
+      std::memcpy(&c.threshold, &bits, sizeof bits);
+    }
+    compact_.push_back(c);
   }
 }
 
-template <uint32_t kWidth>
-void AccumulateTree(const TreeEnsemble::Node* nodes, uint32_t depth, const uint32_t* offsets,
-                    const double* values, uint32_t width, const float* x, size_t rows,
-                    size_t x_stride, double* out, size_t out_stride) {
-  size_t r = 0;
-  uint32_t leaf[kLanes];
-  for (; r + kLanes <= rows; r += kLanes) {
-    WalkLanes(nodes, depth, x + r * x_stride, x_stride, leaf);
-    for (size_t l = 0; l < kLanes; ++l) {
-      AddLeaf<kWidth>(values + offsets[leaf[l]], out + (r + l) * out_stride, width);
+template <bool kNan>
+void TreeEnsemble::AccumulateBatch(const float* x, size_t rows, size_t x_stride, double* out,
+                                   size_t out_stride) const {
+  // Full groups of kRowLanes rows, each stored feature-major, so that a
+  // group's lanes share one base pointer (fewer registers in the walk).
+  const size_t groups = rows / kRowLanes;
+  std::vector<float> xt(groups * n_features_ * kRowLanes);
+  for (size_t g = 0; g < groups; ++g) {
+    float* dst = xt.data() + g * n_features_ * kRowLanes;
+    for (size_t l = 0; l < kRowLanes; ++l) {
+      const float* src = x + (g * kRowLanes + l) * x_stride;
+      for (size_t f = 0; f < n_features_; ++f) dst[f * kRowLanes + l] = src[f];
     }
   }
-  for (; r < rows; ++r) {
-    AddLeaf<kWidth>(values + offsets[Walk(nodes, x + r * x_stride)], out + r * out_stride, width);
+  for (const TreeInfo& t : trees_) {
+    const double* values = values_.data() + t.first_value;
+    double* o = out + t.first_column;
+    if (t.compact) {
+      WalkTreeAnyWidth<Compact, kNan>(compact_.data() + t.first_node, t.depth, values, t.width,
+                                      xt.data(), n_features_, x, rows, x_stride, o, out_stride);
+    } else {
+      WalkTreeAnyWidth<Wide, kNan>(wide_.data() + t.first_node, t.depth, values, t.width, xt.data(),
+                                   n_features_, x, rows, x_stride, o, out_stride);
+    }
   }
 }
 
-}  // namespace
+template <bool kNan>
+void TreeEnsemble::AccumulateFewRows(const float* x, size_t rows, size_t x_stride, double* out,
+                                     size_t out_stride) const {
+  // REQUIRES: all_compact_. Node indices are absolute (far distances are
+  // relative, so one base pointer serves every tree).
+  const CompactNode* nodes = compact_.data();
+  const TreeInfo* trees = trees_.data();
+  const size_t n_trees = trees_.size();
+  for (size_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * x_stride;
+    double* o = out + r * out_stride;
+    size_t t = 0;
+    for (; t + kTreeLanes <= n_trees; t += kTreeLanes) {
+      uint32_t idx[kTreeLanes];
+      uint32_t depth = 0;
+      for (size_t l = 0; l < kTreeLanes; ++l) {
+        idx[l] = trees[t + l].first_node;
+        depth = std::max(depth, trees[t + l].depth);
+      }
+      if (t + 2 * kTreeLanes <= n_trees) {
+        for (size_t l = 0; l < kTreeLanes; ++l) {
+          __builtin_prefetch(nodes + trees[t + kTreeLanes + l].first_node);
+        }
+      }
+      // Stops early once every walk sits on its leaf (a leaf steps to
+      // itself): the steps are latency-bound, so the check is free.
+      for (uint32_t d = 0; d < depth; ++d) {
+        uint32_t moved = 0;
+        for (size_t l = 0; l < kTreeLanes; ++l) {
+          const uint32_t next = Step<Compact, kNan>(nodes, idx[l], xr);
+          moved |= next ^ idx[l];
+          idx[l] = next;
+        }
+        if (moved == 0) break;
+      }
+      for (size_t l = 0; l < kTreeLanes; ++l) {
+        const TreeInfo& ti = trees[t + l];
+        const double* v =
+            values_.data() + ti.first_value + size_t{Compact::Leaf(nodes[idx[l]])} * ti.width;
+        AddLeaf<0>(v, o + ti.first_column, ti.width);
+      }
+    }
+    for (; t < n_trees; ++t) {
+      const TreeInfo& ti = trees[t];
+      const uint32_t leaf = Walk<Compact, kNan>(nodes, ti.first_node, xr);
+      const double* v =
+          values_.data() + ti.first_value + size_t{Compact::Leaf(nodes[leaf])} * ti.width;
+      AddLeaf<0>(v, o + ti.first_column, ti.width);
+    }
+  }
+}
 
 void TreeEnsemble::Accumulate(const float* x, size_t rows, size_t x_stride, double* out,
                               size_t out_stride) const {
-  for (const TreeInfo& t : trees_) {
-    const Node* nodes = nodes_.data() + t.first_node;
-    const uint32_t* offsets = value_offset_.data() + t.first_node;
-    double* o = out + t.first_column;
-    switch (t.width) {
-      case 1:
-        AccumulateTree<1>(nodes, t.depth, offsets, values_.data(), 1, x, rows, x_stride, o,
-                          out_stride);
-        break;
-      case 2:
-        AccumulateTree<2>(nodes, t.depth, offsets, values_.data(), 2, x, rows, x_stride, o,
-                          out_stride);
-        break;
-      default:
-        AccumulateTree<0>(nodes, t.depth, offsets, values_.data(), t.width, x, rows, x_stride, o,
-                          out_stride);
+  if (rows < kRowLanes && all_compact_) {
+    if (has_missing_) {
+      AccumulateFewRows<true>(x, rows, x_stride, out, out_stride);
+    } else {
+      AccumulateFewRows<false>(x, rows, x_stride, out, out_stride);
     }
+    return;
+  }
+  if (has_missing_) {
+    AccumulateBatch<true>(x, rows, x_stride, out, out_stride);
+  } else {
+    AccumulateBatch<false>(x, rows, x_stride, out, out_stride);
   }
 }
 
 uint32_t TreeEnsemble::LeafOffset(size_t t, const float* x) const {
-  const uint32_t first = trees_[t].first_node;
-  return value_offset_[first + Walk(nodes_.data() + first, x)];
+  const TreeInfo& ti = trees_[t];
+  uint32_t leaf;
+  if (ti.compact) {
+    const CompactNode* nodes = compact_.data() + ti.first_node;
+    leaf = Compact::Leaf(nodes[Walk<Compact, true>(nodes, 0, x)]);
+  } else {
+    const WideNode* nodes = wide_.data() + ti.first_node;
+    leaf = Wide::Leaf(nodes[Walk<Wide, true>(nodes, 0, x)]);
+  }
+  return ti.first_value + leaf * ti.width;
+}
+
+bool TreeEnsemble::RootHotLeft(size_t t) const {
+  const TreeInfo& ti = trees_[t];
+  return ti.compact ? Compact::HotLeft(compact_[ti.first_node])
+                    : Wide::HotLeft(wide_[ti.first_node]);
 }
 
 }  // namespace ark::runtime

@@ -4,11 +4,19 @@
 //
 // Layout: each tree's nodes are stored in pre-order with the "hot" child (the
 // one more training samples reached) right after its parent, so the common
-// path reads consecutive memory; the other child is found through `far`.
-// A node is 12 bytes: a float32 threshold, a word of flags and feature index,
-// and the far child. A leaf loops to itself (NaN threshold, far = itself),
-// so blocks of rows walk in lockstep for exactly the tree's depth without a
-// branch per node; the leaf's output vector is found through a side table.
+// path reads consecutive memory; the other child is `far` nodes further on.
+// A node is 8 bytes (CompactNode: a float32 threshold and one word holding
+// the far distance, the feature and two flags) when the ensemble has at most
+// 1024 features and the tree fewer than 2^20 nodes; otherwise 16 bytes
+// (WideNode). A leaf loops to itself (NaN threshold, far distance 0), so
+// blocks of rows walk in lockstep for the tree's depth without a branch per
+// node; its NaN threshold carries the leaf's number in its payload (compact)
+// or beside it (wide), which finds the leaf's output vector.
+//
+// Scheduling: a batch walks tree by tree, each tree over the whole batch in
+// groups of 8 rows stepped together; a few rows walk row by row, 16 trees
+// stepped together so that their memory latencies overlap. Neither
+// allocates.
 //
 // Exactness: scikit-learn casts X to float32 and goes left when
 // `x_f32 <= threshold` with a float64 threshold. The threshold is stored as
@@ -18,9 +26,10 @@
 // 1.3), and right otherwise (callers reject NaN for such models, as
 // scikit-learn 1.2 does). Each tree adds its leaf vector to its output
 // columns, trees in their original order, so every output sums in
-// scikit-learn's order.
+// scikit-learn's order whatever the schedule.
 //
-// Thread safety: immutable after Build(); Accumulate may run concurrently.
+// Thread safety: immutable after the last AddTree(); Accumulate may run
+// concurrently.
 #pragma once
 
 #include <cstddef>
@@ -47,15 +56,26 @@ struct TreeSpec {
 
 class TreeEnsemble {
  public:
-  struct Node {
+  // 8 bytes. word: bits 0-19 the far distance (0 at a leaf), 20-29 the
+  // feature, 30 kNanLeft, 31 kHotLeft. A leaf's threshold is a quiet NaN
+  // whose low 22 bits number the leaf within its tree.
+  struct CompactNode {
     float threshold;
-    uint32_t bits;  // kLeaf | kHotLeft | kNanLeft | feature
-    uint32_t far;   // internal: index of the child not stored next; leaf: itself
+    uint32_t word;
   };
-  static constexpr uint32_t kLeaf = 1u << 31;
-  static constexpr uint32_t kHotLeft = 1u << 30;  // the child stored next is the left one
-  static constexpr uint32_t kNanLeft = 1u << 29;
-  static constexpr uint32_t kFeatureMask = kNanLeft - 1;
+  // 16 bytes, for trees the compact node cannot describe.
+  struct WideNode {
+    float threshold;
+    uint32_t bits;  // kHotLeft | kNanLeft | feature
+    uint32_t far;   // distance to the child not stored next; 0 at a leaf
+    uint32_t leaf;  // a leaf's number within its tree
+  };
+  static constexpr uint32_t kHotLeft = 1u << 31;  // the child stored next is the left one
+  static constexpr uint32_t kNanLeft = 1u << 30;
+  static constexpr uint32_t kWideFeatureMask = kNanLeft - 1;
+  static constexpr uint32_t kCompactFarBits = 20;
+  static constexpr uint32_t kCompactFeatureBits = 10;
+  static constexpr uint32_t kCompactLeafBits = 22;
 
   // `n_features`: the width of X; `n_columns`: the width of the output.
   TreeEnsemble(size_t n_features, size_t n_columns);
@@ -73,29 +93,42 @@ class TreeEnsemble {
 
   // For each of `rows` rows of float32 features (row r at x + r * x_stride),
   // adds every tree's leaf vector to out[r * out_stride + column], tree by
-  // tree in order.
+  // tree in order. Allocates nothing.
   void Accumulate(const float* x, size_t rows, size_t x_stride, double* out,
                   size_t out_stride) const;
 
-  // The leaf a row reaches in tree `t` (its value offset); for tests.
+  // For tests: the leaf a row reaches in tree `t` (the offset of its vector
+  // among all leaf values); whether tree `t` stores its root's left child
+  // next; whether tree `t` uses the compact node.
   uint32_t LeafOffset(size_t t, const float* x) const;
-  const std::vector<Node>& nodes() const { return nodes_; }
+  bool RootHotLeft(size_t t) const;
+  bool IsCompact(size_t t) const { return trees_[t].compact; }
 
  private:
   struct TreeInfo {
-    uint32_t first_node;
+    uint32_t first_node;   // in compact_ or wide_
+    uint32_t first_value;  // in values_
     uint32_t first_column;
     uint32_t width;
     uint32_t depth;  // edges on the longest root-to-leaf path
+    bool compact;
   };
+
+  template <bool kNan>
+  void AccumulateBatch(const float* x, size_t rows, size_t x_stride, double* out,
+                       size_t out_stride) const;
+  template <bool kNan>
+  void AccumulateFewRows(const float* x, size_t rows, size_t x_stride, double* out,
+                         size_t out_stride) const;
 
   size_t n_features_;
   size_t n_columns_;
   bool has_missing_ = false;
+  bool all_compact_ = true;
   std::vector<TreeInfo> trees_;
-  std::vector<Node> nodes_;
-  std::vector<uint32_t> value_offset_;  // per node: its leaf vector in values_
-  std::vector<double> values_;
+  std::vector<CompactNode> compact_;
+  std::vector<WideNode> wide_;
+  std::vector<double> values_;  // each tree's leaf vectors, leaf by leaf
 };
 
 }  // namespace ark::runtime

@@ -65,7 +65,7 @@ TEST(TreeEnsemble, HotChildLayoutDoesNotChangeResults) {
     e.AddTree(Stump(0, 0.0, lw, 50));
     EXPECT_EQ(Predict(e, {-1}), 1);
     EXPECT_EQ(Predict(e, {1}), 2);
-    const bool hot_left = (e.nodes()[0].bits & TreeEnsemble::kHotLeft) != 0;
+    const bool hot_left = e.RootHotLeft(0);
     EXPECT_EQ(hot_left, lw >= 50);
   }
 }
@@ -192,6 +192,48 @@ TEST(TreeEnsemble, BlockWalkMatchesRowWalk) {
     e.Accumulate(x.data() + 3 * i, 1, 3, &one, 1);
     EXPECT_EQ(block[i], one) << i;
     EXPECT_NE(one, 0);
+  }
+}
+
+// 37 trees (two groups of 16 trees walked together for a single row, then 5
+// one by one), with the compact node (3 features) and the wide node (2000
+// features): the few-rows path, the batch path and a tree-by-tree sum of
+// LeafOffset agree bit for bit, NaN included.
+TEST(TreeEnsemble, FewRowsAndBatchAgreeOnBothLayouts) {
+  for (size_t n_features : {size_t{3}, size_t{2000}}) {
+    TreeEnsemble e(n_features, 2);
+    std::vector<double> all_values;
+    for (int k = 0; k < 37; ++k) {
+      TreeSpec t;
+      t.node_count = 7;
+      t.left = {1, 3, -1, 5, -1, -1, -1};
+      t.right = {2, 4, -1, 6, -1, -1, -1};
+      const int64_t f = n_features > 3 ? 1000 + k : k % 3;
+      t.feature = {f, (f + 1) % static_cast<int64_t>(n_features), -2, 0, -2, -2, -2};
+      t.threshold = {0.1 * (k % 5) - 0.2, 0.5, -2, -1, -2, -2, -2};
+      t.weight = {10, double(k % 7), 3, double(k % 4), 2, 1, 4};
+      t.missing_go_to_left = {uint8_t(k % 2), 0, 0, 1, 0, 0, 0};
+      t.leaf_width = 2;
+      t.leaf_values.assign(14, 0.0);
+      for (int i = 0; i < 14; ++i) t.leaf_values[i] = 0.1 * (i + 1) / (k + 3);
+      e.AddTree(t);
+    }
+    EXPECT_EQ(e.IsCompact(0), n_features == 3);
+    std::vector<float> x(n_features * 23, 0.0f);
+    const float vals[] = {-2, -1, -0.5f, 0, 0.5f, 1, NAN, 0.1f};
+    for (size_t i = 0; i < x.size(); ++i) x[i] = vals[(i * 7 + i / 5) % 8];
+    std::vector<double> batch(23 * 2, 0.0);
+    e.Accumulate(x.data(), 23, n_features, batch.data(), 2);
+    for (size_t r = 0; r < 23; ++r) {
+      double one[2] = {0, 0};
+      e.Accumulate(x.data() + r * n_features, 1, n_features, one, 2);
+      EXPECT_EQ(one[0], batch[2 * r]) << r;
+      EXPECT_EQ(one[1], batch[2 * r + 1]) << r;
+    }
+    // Three rows at once take the few-rows path too.
+    std::vector<double> three(6, 0.0);
+    e.Accumulate(x.data(), 3, n_features, three.data(), 2);
+    for (size_t i = 0; i < 6; ++i) EXPECT_EQ(three[i], batch[i]) << i;
   }
 }
 

@@ -14,7 +14,12 @@
 // values the way scikit-learn would (NaN or infinity where the estimator
 // refuses them, text where numbers are expected, missing columns), and throws
 // ark::Error(kInvalidArgument) naming the column and the row of the first bad
-// value; nothing is returned in part.
+// value; nothing is returned in part. Columns that the model's encoders read
+// as text (OneHotEncoder, OrdinalEncoder, SimpleImputer on strings) have type
+// kString in input_schema(); a missing string matches a NaN/None category,
+// and a string no encoder saw in fit is an error naming the column, the row
+// and the value when the encoder was fitted with handle_unknown="error".
+// Columns no step reads (dropped by a ColumnTransformer) accept anything.
 //
 // Thread safety: a Model is immutable once opened; every const method may be
 // called from any number of threads at once. Large batches are split into
@@ -91,7 +96,8 @@ class Model {
   }
   Output Transform(const Table& input) const { return Run(Method::kTransform, input); }
 
-  // Fast path for numeric models: `rows` × input_schema().size() doubles,
+  // Fast path for numeric models (no input column read as text; else this throws
+  // kInvalidArgument: use Run with a Table): `rows` × input_schema().size() doubles,
   // row-major, into `out` (rows × OutputWidth(method)). Runs on the calling
   // thread when rows is small and allocates nothing for a single row after
   // the first call on a thread. REQUIRES: every input column is float64, and
