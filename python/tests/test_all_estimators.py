@@ -189,6 +189,7 @@ def test_every_estimator_round_trips():
     assert not failures, failures
 
 
-@pytest.mark.parametrize("name", sorted(LEFT_OUT))
-def test_left_out_have_reasons(name):
-    assert LEFT_OUT[name].strip()
+def test_left_out_have_reasons():
+    # Today nothing is left out; an entry added later must say why.
+    for name, reason in LEFT_OUT.items():
+        assert isinstance(reason, str) and reason.strip(), name
