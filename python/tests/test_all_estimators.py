@@ -13,7 +13,6 @@ import io
 import warnings
 
 import numpy as np
-import pytest
 from sklearn.base import is_classifier, is_regressor
 from sklearn.datasets import load_iris
 from sklearn.utils import all_estimators
