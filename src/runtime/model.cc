@@ -143,7 +143,7 @@ std::shared_ptr<const Model> Model::Open(const std::string& path, const ModelOpt
 
 std::shared_ptr<const Model> Model::FromReader(std::shared_ptr<const format::Reader> reader,
                                                const ModelOptions& options) {
-  const model::Value root = model::FromJson(reader->root(), reader->blobs().size());
+  const model::Value root = model::FromJsonText(reader->root_json_text(), reader->blobs().size());
   const std::unique_ptr<ArraySource> arrays = ReaderArrays(reader);
   std::shared_ptr<Model> m(new Model());
   m->program_ = CompileProgram(root, *arrays);
