@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake pkg-config git clang
   libzstd-dev zlib1g-dev liblzma-dev libssl-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev
+  libsqlite3-dev libarchive-dev libbz2-dev
   libgtest-dev libgmock-dev libbenchmark-dev pybind11-dev python3-dev
   python3-numpy python3-scipy python3-sklearn python3-pandas python3-joblib
   python3-cloudpickle python3-pytest python3-matplotlib

@@ -1,0 +1,150 @@
+// Reading pickle and joblib files as data: nothing in them is ever executed.
+//
+// ReadPickle interprets the opcodes of pickle protocols 0-5 with a data-only
+// virtual machine. Where pickle would import a name, the graph records a
+// kGlobal node; where it would call something (REDUCE, NEWOBJ, NEWOBJ_EX,
+// INST, OBJ), a kCall node; BUILD, APPENDS and SETITEMS on such a node are
+// recorded on it. The memo is followed, so an object reached twice is one
+// node (the graph may have cycles through lists, dicts and kCall states).
+//
+// joblib: a joblib file is a pickle in which each numpy array is a
+// `joblib.numpy_pickle.NumpyArrayWrapper` object followed, right after its
+// BUILD, by the array's raw bytes (or, for object arrays, a nested pickle).
+// The reader recognises the wrapper and records those bytes on the node
+// (PickleNode::inline_data / inline_pickle). The whole file may be
+// compressed with zlib, gzip, bz2, lzma or xz (joblib's `compress=`); the
+// codec is detected from the content, never from the file name.
+//
+// Untrusted input is the normal case: every length is checked against the
+// bytes left, the memo, stack and graph sizes are bounded (PickleLimits), and
+// a truncated, malformed, cyclic-where-impossible or oversized pickle throws
+// ark::Error (kTruncated, kBadManifest, kLimitExceeded, kCodecError,
+// kUnsupported) - never a crash, a hang or an allocation sized by the file.
+//
+// Thread safety: the functions are reentrant; a PickleGraph is immutable
+// after it is returned and may be read from several threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ark::interop {
+
+using NodeId = uint32_t;
+inline constexpr NodeId kNoNode = 0xFFFFFFFFu;
+
+enum class PickleKind : uint8_t {
+  kNone,
+  kBool,       // int_value 0 / 1
+  kInt,        // fits int64: int_value
+  kBigInt,     // LONG1 / LONG4 / protocol-0 long beyond int64: text = decimal digits ("-" first if negative)
+  kFloat,      // float_value
+  kString,     // text (UTF-8; protocol-0 escapes decoded)
+  kBytes,      // data (SHORT_BINBYTES, BINBYTES, BINBYTES8, protocol-0/1 BINSTRING read as bytes)
+  kByteArray,  // data (BYTEARRAY8)
+  kTuple,      // items
+  kList,       // items
+  kDict,       // items: key, value, key, value, ...
+  kSet,        // items (EMPTY_SET + ADDITEMS)
+  kFrozenSet,  // items
+  kGlobal,     // module, name (GLOBAL, STACK_GLOBAL, INST/OBJ class operands)
+  kCall,       // an object pickle would create by a call; see PickleNode
+  kBuffer,     // protocol 5 out-of-band buffer: int_value = its index, readonly flag
+  kPersistentId,  // PERSID / BINPERSID: items[0] = the id (joblib never writes these)
+};
+
+// How a kCall node was made.
+enum class CallKind : uint8_t {
+  kReduce,    // REDUCE: callable(*args)
+  kNewObj,    // NEWOBJ: cls.__new__(cls, *args)
+  kNewObjEx,  // NEWOBJ_EX: cls.__new__(cls, *args, **kwargs)
+  kInst,      // INST (protocol 0): class from the operand, args from the mark
+  kObj,       // OBJ (protocol 1): class and args from the mark
+};
+
+struct PickleNode {
+  PickleKind kind = PickleKind::kNone;
+  int64_t int_value = 0;
+  double float_value = 0.0;
+  bool readonly = false;  // kBuffer: READONLY_BUFFER was applied
+  std::string text;       // kString, kBigInt; kGlobal: unused
+  std::string module;     // kGlobal
+  std::string name;       // kGlobal (may be dotted: "Outer.Inner")
+  // kBytes / kByteArray payload: a view into PickleGraph::source (no copy).
+  std::string_view data;
+  std::vector<NodeId> items;  // containers; kPersistentId
+
+  // kCall.
+  CallKind call = CallKind::kReduce;
+  NodeId callable = kNoNode;  // a kGlobal for INST/OBJ/NEWOBJ; any node for REDUCE
+  NodeId args = kNoNode;      // a kTuple
+  NodeId kwargs = kNoNode;    // NEWOBJ_EX only: a kDict
+  // BUILD states applied, in order (usually zero or one).
+  std::vector<NodeId> states;
+  // APPEND(S) and SETITEM(S) applied to this object (list / dict subclasses):
+  std::vector<NodeId> list_items;
+  std::vector<NodeId> dict_items;  // key, value, key, value, ...
+
+  // joblib NumpyArrayWrapper (a kCall whose class is
+  // joblib.numpy_pickle.NumpyArrayWrapper): the array bytes joblib wrote
+  // after the BUILD, a view into PickleGraph::source. Empty when none.
+  std::string_view inline_data;
+  // For an object-dtype array joblib writes a nested pickle instead: its root
+  // node in this same graph, or kNoNode.
+  NodeId inline_pickle = kNoNode;
+
+  // Byte offset of the opcode that created the node, in the (decompressed)
+  // pickle stream: for reports ("calls posix.system at offset 0x2f").
+  uint64_t offset = 0;
+};
+
+// Every place an opcode imported a name, for the scanner.
+struct GlobalUse {
+  NodeId node = kNoNode;  // the kGlobal node
+  uint64_t offset = 0;    // where the import happened
+  // True when STACK_GLOBAL took its module or name from something other than
+  // a string literal pushed by the pickle (a memo lookup of a computed value,
+  // the result of a call): the name is not knowable without running code.
+  bool computed = false;
+};
+
+struct PickleGraph {
+  // The decompressed bytes; every string_view above points into it.
+  std::shared_ptr<const std::string> source;
+  std::vector<PickleNode> nodes;
+  NodeId root = kNoNode;
+  int protocol = 0;            // from PROTO (0 when absent)
+  std::string compression;     // "" (none), "zlib", "gzip", "bz2", "lzma", "xz"
+  bool joblib = false;         // a NumpyArrayWrapper was seen
+  std::vector<GlobalUse> globals;
+  // Reasons the reader could not fully follow the stream without executing
+  // it (e.g. "STACK_GLOBAL with a computed name at 0x1a2"). Non-empty means
+  // the scanner reports the file dangerous.
+  std::vector<std::string> unfollowable;
+
+  const PickleNode& at(NodeId id) const { return nodes.at(id); }
+  // "module.name" of a kGlobal node.
+  std::string GlobalName(NodeId id) const;
+};
+
+struct PickleLimits {
+  uint64_t max_decompressed_bytes = uint64_t{64} << 30;  // refused beyond this
+  uint64_t max_nodes = uint64_t{1} << 28;
+  uint64_t max_stack_depth = uint64_t{1} << 20;
+  uint64_t max_memo_entries = uint64_t{1} << 28;
+};
+
+// Parses a pickle or joblib file held in `bytes` (decompressing it first
+// when it is compressed). The graph keeps `bytes` (or the decompressed copy)
+// alive through PickleGraph::source. Throws ark::Error on malformed input.
+PickleGraph ReadPickle(std::shared_ptr<const std::string> bytes,
+                       const PickleLimits& limits = PickleLimits{});
+
+// Reads `path` whole and parses it. Throws ark::Error (kIo for a missing or
+// unreadable file).
+PickleGraph ReadPickleFile(const std::string& path, const PickleLimits& limits = PickleLimits{});
+
+}  // namespace ark::interop

@@ -1,0 +1,186 @@
+// The model registry: registered models, their versions, aliases, stages,
+// lineage and an append-only audit log, in one folder.
+//
+// Layout of a registry folder (docs/REGISTRY.md is the spec):
+//   registry.db      SQLite (WAL): models, versions, tags, metrics, aliases, audit
+//   blobs/ab/<sha>   content-addressed pieces of registered .ark files
+//   cache/           re-assembled files handed out by Materialize (safe to delete)
+//
+// Storage: a registered .ark file is cut into its blobs' stored bytes and
+// the rest (header, manifest, padding, footer); each piece is stored once,
+// by the SHA-256 of its bytes, so versions that share arrays share storage.
+// Get re-assembles the file byte for byte and checks its digest.
+//
+// Reliability: every mutation is one SQLite transaction; the pieces of a new
+// version are written (temp, fsync, rename) before the transaction that
+// references them commits, so a process killed at any point leaves either
+// the whole version or none, and never a reference to a missing piece
+// (unreferenced pieces are reclaimed by Gc). Several processes may use one
+// registry at once: writers serialise on SQLite's lock (busy timeout), each
+// operation re-reads what it changes inside its transaction.
+//
+// Errors: every call throws ark::Error with a message naming what is wrong
+// (unknown model or version, invalid name, alias on a deleted version,
+// corrupt artifact, I/O such as a full disk); a failed call changes nothing.
+//
+// Thread safety: a Registry object may be used from several threads (calls
+// are serialised internally); for parallelism open one per process.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ark::registry {
+
+// The four stages (compatible with MLflow's).
+inline constexpr const char* kStages[] = {"None", "Staging", "Production", "Archived"};
+
+struct ModelInfo {
+  std::string name;
+  std::string description;
+  std::map<std::string, std::string> tags;
+  std::map<std::string, int64_t> aliases;  // alias -> version
+  int64_t latest_version = 0;              // 0 when the model has no live version
+  int64_t created_ms = 0;                  // Unix time, milliseconds
+  int64_t updated_ms = 0;
+};
+
+struct VersionInfo {
+  std::string name;
+  int64_t version = 0;
+  std::string label;        // optional semantic-version label, "" when none
+  std::string description;
+  std::string digest;       // "sha256:<hex>" of the .ark file (its manifest digest)
+  std::string model_digest; // "sha256:<hex>" of the model (metadata excluded), "" if absent
+  uint64_t size = 0;        // bytes of the .ark file
+  uint64_t new_bytes = 0;   // bytes this version added to storage
+  std::string stage = "None";
+  std::string status = "READY";  // READY or DELETED
+  std::map<std::string, std::string> tags;
+  std::map<std::string, double> metrics;      // from the artifact's metadata
+  std::string metadata_json;                  // the artifact's metadata section, JSON text
+  std::vector<std::string> aliases;           // aliases pointing here
+  // Lineage.
+  std::string data_fingerprint;  // training-data fingerprint from the metadata, or given
+  std::string source_ref;        // git commit, script hash, ...
+  int64_t parent_version = 0;    // 0 when none
+  std::string created_by;
+  int64_t created_ms = 0;
+};
+
+struct AuditEvent {
+  int64_t id = 0;
+  int64_t time_ms = 0;
+  std::string actor;
+  std::string action;  // register, alias, unalias, stage, tag, untag, describe, delete, import, ...
+  std::string model;
+  int64_t version = 0;  // 0 when the event is about the model
+  std::string before;   // JSON text (null when nothing before)
+  std::string after;    // JSON text
+  std::string reason;
+};
+
+struct RegisterOptions {
+  std::string description;
+  std::map<std::string, std::string> tags;
+  std::string label;
+  std::string source_ref;
+  std::string data_fingerprint;  // overrides the one in the artifact's metadata
+  int64_t parent_version = 0;
+  std::string actor;             // "" = $ARK_ACTOR, else $USER, else "unknown"
+};
+
+struct SearchOptions {
+  std::string filter;    // e.g. "metrics.f1 > 0.85 and tags.team = 'risk'" (docs/REGISTRY.md)
+  std::string order_by;  // e.g. "metrics.f1 DESC", default "name, version"
+  int64_t max_results = 100;
+  int64_t offset = 0;
+  bool include_deleted = false;
+};
+
+// A parsed models:/ URI: models:/<name>/<version>, models:/<name>@<alias>,
+// models:/<name>/<stage>, models:/<name>/latest.
+struct ModelUri {
+  std::string name;
+  int64_t version = 0;  // set for /<version>
+  std::string alias;    // set for @alias
+  std::string stage;    // set for /<stage>
+  bool latest = false;
+};
+// Throws ark::Error(kInvalidArgument) naming what is malformed.
+ModelUri ParseModelUri(const std::string& uri);
+bool IsModelUri(const std::string& text);
+
+class Registry {
+ public:
+  // Opens the registry in `path`. With create = false a folder that is not a
+  // registry is an error that says to run `ark registry init`.
+  static std::unique_ptr<Registry> Open(const std::string& path, bool create = false);
+  // $ARK_REGISTRY, else ./ark-registry.
+  static std::string DefaultPath();
+  virtual ~Registry() = default;
+
+  // Registers `ark_path` (a valid .ark file; checked whole) as the next
+  // version of `name`, creating the model on first use.
+  virtual VersionInfo Register(const std::string& name, const std::string& ark_path,
+                               const RegisterOptions& options) = 0;
+
+  virtual std::vector<ModelInfo> ListModels() = 0;
+  virtual ModelInfo GetModel(const std::string& name) = 0;
+  virtual std::vector<VersionInfo> ListVersions(const std::string& name,
+                                                bool include_deleted = false) = 0;
+  virtual VersionInfo GetVersion(const std::string& name, int64_t version) = 0;
+  // Resolves a models:/ URI to a live version.
+  virtual VersionInfo Resolve(const ModelUri& uri) = 0;
+
+  virtual void SetAlias(const std::string& name, const std::string& alias, int64_t version,
+                        const std::string& reason = "", const std::string& actor = "") = 0;
+  virtual void DeleteAlias(const std::string& name, const std::string& alias,
+                           const std::string& reason = "", const std::string& actor = "") = 0;
+  // Moves `version` to `stage`; with archive_existing, versions that held
+  // `stage` move to Archived (each change audited).
+  virtual void SetStage(const std::string& name, int64_t version, const std::string& stage,
+                        bool archive_existing, const std::string& reason = "",
+                        const std::string& actor = "") = 0;
+  // version 0: a model tag.
+  virtual void SetTag(const std::string& name, int64_t version, const std::string& key,
+                      const std::string& value, const std::string& actor = "") = 0;
+  virtual void DeleteTag(const std::string& name, int64_t version, const std::string& key,
+                         const std::string& actor = "") = 0;
+  virtual void SetDescription(const std::string& name, int64_t version,
+                              const std::string& description, const std::string& actor = "") = 0;
+
+  // Marks a version deleted (its aliases are removed, audited); its pieces
+  // are reclaimed by Gc once no live version uses them. version 0: the whole model.
+  virtual void Delete(const std::string& name, int64_t version, const std::string& reason = "",
+                      const std::string& actor = "") = 0;
+  struct GcResult {
+    uint64_t pieces_removed = 0;
+    uint64_t bytes_freed = 0;
+  };
+  virtual GcResult Gc() = 0;
+
+  virtual std::vector<VersionInfo> Search(const SearchOptions& options) = 0;
+  // name empty: every model's events. Oldest first.
+  virtual std::vector<AuditEvent> History(const std::string& name, int64_t limit = 0) = 0;
+
+  // Writes the version's .ark file to `out_path` atomically, digest checked.
+  virtual void Get(const std::string& name, int64_t version, const std::string& out_path) = 0;
+  // Path of a checked, re-assembled copy under cache/ (created on first use).
+  virtual std::string Materialize(const std::string& name, int64_t version) = 0;
+
+  // A tar bundle of the model's chosen versions (all live ones when empty),
+  // with their metadata, tags, aliases and stages.
+  virtual void Export(const std::string& name, const std::vector<int64_t>& versions,
+                      const std::string& tar_path) = 0;
+  // Imports a bundle; every artifact's digest is checked before anything is
+  // committed. Returns the versions created.
+  virtual std::vector<VersionInfo> Import(const std::string& tar_path,
+                                          const std::string& actor = "") = 0;
+};
+
+}  // namespace ark::registry
