@@ -307,6 +307,63 @@ def check_bspline(args, state):
         _fail(what, "knots, degree and coefficients do not fit together")
 
 
+def _int_array(x, what):
+    x = _array(x, what, ndim=1)
+    if x.dtype.kind not in "iu":
+        _fail(what, f"dtype {x.dtype}, expected integers")
+    return x
+
+
+def check_libsvm(args, state):
+    """SVC, NuSVC, SVR, NuSVR, OneClassSVM: libsvm's C code sizes its loops by
+    the counts it is given (`_n_support`, the number of classes it implies) and,
+    for a precomputed kernel, indexes the caller's kernel matrix with `support_`.
+    scikit-learn re-checks only the sum of `_n_support` (CVE-2020-28975); every
+    other array must agree with them before predict can run."""
+    what = "libsvm estimator"
+    if type(state) is not dict or "support_vectors_" not in state:
+        return
+    n_support = _int_array(state.get("_n_support"), "_n_support")
+    support = _int_array(state.get("support_"), "support_")
+    sv = state["support_vectors_"]
+    if not hasattr(sv, "shape") or len(sv.shape) != 2:
+        _fail(what, "support_vectors_ must be a 2-D array or sparse matrix")
+    if n_support.size and n_support.min() < 0:
+        _fail(what, "_n_support holds a negative count")
+    n_sv = int(n_support.sum()) if "classes_" in state else support.shape[0]
+    classes = state.get("classes_")
+    n_class = len(classes) if classes is not None else 2
+    if n_support.shape[0] != n_class:
+        _fail(what, f"_n_support has {n_support.shape[0]} entries for {n_class} classes")
+    if support.shape[0] != n_sv:
+        _fail(what, "support_ does not match _n_support")
+    kernel = state.get("kernel")
+    shape_fit = state.get("shape_fit_")
+    if not (isinstance(shape_fit, tuple) and len(shape_fit) == 2 and all(map(_is_int, shape_fit))):
+        _fail(what, "shape_fit_ must be (n_samples, n_features)")
+    if kernel == "precomputed" or callable(kernel):
+        if support.size and (support.min() < 0 or support.max() >= shape_fit[0]):
+            _fail(what, "a support_ index is outside the training kernel matrix")
+    else:
+        if sv.shape[0] != n_sv:
+            _fail(what, "support_vectors_ does not match _n_support")
+        if sv.shape[1] != _n_features_in(state, what):
+            _fail(what, "support_vectors_ width differs from n_features_in_")
+    rows = n_class - 1 if classes is not None else 1
+    for name in ("_dual_coef_", "dual_coef_"):
+        coef = state.get(name)
+        if not hasattr(coef, "shape") or tuple(coef.shape) != (rows, n_sv):
+            _fail(what, f"{name} must have shape ({rows}, {n_sv})")
+    n_pairs = n_class * (n_class - 1) // 2 if classes is not None else 1
+    intercept = _array(state.get("_intercept_"), "_intercept_", np.float64, 1)
+    if intercept.shape[0] != n_pairs:
+        _fail(what, f"_intercept_ must hold {n_pairs} values")
+    for name in ("_probA", "_probB"):
+        prob = _array(state.get(name), name, np.float64, 1)
+        if prob.shape[0] not in (0, n_pairs):
+            _fail(what, f"{name} must be empty or hold {n_pairs} values")
+
+
 def sparse_matrix(sparse, name, fmt, shape, parts):
     """Builds a scipy.sparse matrix from its components and checks every index
     (scipy's C++ kernels do not)."""
@@ -361,6 +418,8 @@ CHECKS = {
        check_hist_gradient_boosting for c in (
            "HistGradientBoostingClassifier", "HistGradientBoostingRegressor")},
     **{name: check_ensemble for name in _FORESTS},
+    **{f"sklearn.svm._classes.{c}": check_libsvm
+       for c in ("SVC", "NuSVC", "SVR", "NuSVR", "OneClassSVM")},
 }
 
 COPIES_ITS_ARRAYS = frozenset({TREE})

@@ -9,6 +9,7 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import NODE_DTYPE
 
 import _ark
+import ark
 from ark import _checks
 
 X, Y = make_classification(n_samples=300, n_features=6, random_state=0)
@@ -124,3 +125,86 @@ def test_load_checks_blob_digests_only_when_asked(tmp_path):
     ark.load(path)
     with pytest.raises(ark.ChecksumMismatchError):
         ark.load(path, verify=True)
+
+
+# --- libsvm (SVC & co.): counts and indices its C code trusts -----------------
+
+def _svm_states():
+    from sklearn.svm import SVC, SVR, NuSVC, OneClassSVM  # noqa: PLC0415
+
+    Xm, ym = make_classification(n_samples=80, n_features=5, n_classes=3, n_informative=3,
+                                 random_state=1)
+    fitted = {
+        "SVC": SVC(probability=True, random_state=0).fit(Xm, ym),
+        "NuSVC": NuSVC().fit(Xm, ym),
+        "SVR": SVR().fit(Xm, ym.astype(float)),
+        "OneClassSVM": OneClassSVM().fit(Xm),
+        "precomputed": SVC(kernel="precomputed").fit(Xm @ Xm.T, ym),
+    }
+    return {name: dict(model.__dict__) for name, model in fitted.items()}
+
+
+SVM_STATES = _svm_states()
+
+
+@pytest.mark.parametrize("name", sorted(SVM_STATES))
+def test_real_libsvm_states_pass(name):
+    _checks.check_libsvm((), dict(SVM_STATES[name]))
+
+
+def _grow(a):
+    return np.concatenate([a, a[:1]])
+
+
+SVM_CORRUPTIONS = {
+    "more support than vectors": ("SVC", lambda s: s.update(_n_support=s["_n_support"] + 1)),
+    "negative count": ("SVC", lambda s: s.update(
+        _n_support=s["_n_support"] * np.array([1, -1, 1], dtype=s["_n_support"].dtype))),
+    "a class count missing": ("SVC", lambda s: s.update(_n_support=s["_n_support"][:2])),
+    "float counts": ("SVC", lambda s: s.update(_n_support=s["_n_support"].astype(float))),
+    "short intercept": ("SVC", lambda s: s.update(_intercept_=s["_intercept_"][:1])),
+    "long probA": ("SVC", lambda s: s.update(_probA=_grow(s["_probA"]))),
+    "dual_coef_ too narrow": ("NuSVC", lambda s: s.update(_dual_coef_=s["_dual_coef_"][:, :-1])),
+    "vectors of another width": ("SVR", lambda s: s.update(
+        support_vectors_=s["support_vectors_"][:, :-1])),
+    "support_ longer than the vectors": ("OneClassSVM", lambda s: s.update(
+        support_=_grow(s["support_"]))),
+    "precomputed index past the training rows": ("precomputed", lambda s: s.update(
+        support_=s["support_"] + s["shape_fit_"][0])),
+    "precomputed negative index": ("precomputed", lambda s: s.update(
+        support_=s["support_"] - 10_000)),
+    "shape_fit_ not a pair": ("SVC", lambda s: s.update(shape_fit_=(80,))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SVM_CORRUPTIONS))
+def test_libsvm_corruptions_are_refused(case):
+    name, corrupt = SVM_CORRUPTIONS[case]
+    state = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in SVM_STATES[name].items()}
+    corrupt(state)
+    with pytest.raises(ark.InvalidObjectError, match="libsvm estimator|_n_support|support_|_probA|_intercept_"):
+        _checks.check_libsvm((), state)
+
+
+def test_load_refuses_an_svc_whose_counts_were_edited(tmp_path):
+    from sklearn.svm import SVC  # noqa: PLC0415
+
+    from edit_ark import rewrite  # noqa: PLC0415
+
+    model = SVC().fit(X, Y)
+    good, bad = tmp_path / "good.ark", tmp_path / "bad.ark"
+    ark.dump(model, good)
+    n_support_blob = None
+    reader = _ark.Reader(str(good))
+    for i in range(reader.blob_count):
+        a = np.array(reader.array(i))
+        if a.shape == model._n_support.shape and np.array_equal(a, model._n_support):
+            n_support_blob = i
+
+    def inflate(sections, arrays):
+        arrays[n_support_blob] = arrays[n_support_blob] * 100
+
+    rewrite(str(good), str(bad), edit_arrays=inflate)
+    assert (ark.load(good).predict(X) == model.predict(X)).all()
+    with pytest.raises(ark.InvalidObjectError, match="_n_support"):
+        ark.load(bad)
