@@ -439,6 +439,7 @@ std::unique_ptr<Head> HistGradientBoosting(const Obj& est, size_t n_in, bool cla
       trees.AddTree(spec);
     }
   }
+  trees.Finish();
   auto head = std::make_unique<HistGradientBoostingHead>(std::move(trees), baseline, kind);
   head->n_in = n_features;
   head->check = InputCheck::kNone;

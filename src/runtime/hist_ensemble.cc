@@ -26,6 +26,13 @@ inline uint32_t CategoryByte(double v) {
 
 inline bool InBitset(const uint32_t* words, uint32_t c) { return (words[c >> 5] >> (c & 31)) & 1u; }
 
+// i + 1 (the hot child, stored next) or i + far, without a branch: which
+// child a row takes is data, and a mispredicted jump per step costs more
+// than the whole step (measured: a third of the batch time on hgb200).
+inline uint32_t NextNode(uint32_t i, uint32_t far, bool go_far) {
+  return i + 1 + ((far - 1) & (0u - static_cast<uint32_t>(go_far)));
+}
+
 template <bool kCategorical>
 inline uint32_t Step(const HistEnsemble::Node* nodes, const uint32_t* go_left, uint32_t i,
                      const double* x) {
@@ -43,7 +50,7 @@ inline uint32_t Step(const HistEnsemble::Node* nodes, const uint32_t* go_left, u
   } else {
     left = (v <= n.threshold) | ((v != v) & nan_left);
   }
-  return left == ((n.bits & HistEnsemble::kHotLeft) != 0) ? i + 1 : i + n.far;
+  return NextNode(i, n.far, left != ((n.bits & HistEnsemble::kHotLeft) != 0));
 }
 
 // The leaf a row reaches from node i (an absolute or tree-relative index:
@@ -55,7 +62,7 @@ inline uint32_t Walk(const HistEnsemble::Node* nodes, const uint32_t* go_left, u
   return i;
 }
 
-constexpr size_t kLanes = 4;       // rows stepped together through one tree
+constexpr size_t kLanes = 8;       // rows stepped together through one tree
 constexpr size_t kTreeLanes = 16;  // trees stepped together for one row
 
 }  // namespace
@@ -76,6 +83,7 @@ HistEnsemble::HistEnsemble(size_t n_features, size_t n_columns,
 }
 
 void HistEnsemble::AddTree(const HistTreeSpec& spec) {
+  use_bitvectors_ = false;  // Finish() again after the last tree
   const size_t tree = trees_.size();
   const size_t n = spec.node_count;
   if (n == 0) BadPredictor(tree, 0, "no nodes");
@@ -236,8 +244,53 @@ void HistEnsemble::AccumulateFewRows(const double* x, size_t rows, size_t x_stri
   }
 }
 
+void HistEnsemble::Finish() {
+  use_bitvectors_ = false;
+  if (has_categorical_) return;
+  std::vector<LeafBitvectors::TreeView> views;
+  struct Arrays {
+    std::vector<uint32_t> left, right, feature;
+    std::vector<double> threshold;
+    std::vector<uint8_t> nan_left, is_leaf;
+  };
+  std::vector<Arrays> arrays(trees_.size());
+  for (size_t t = 0; t < trees_.size(); ++t) {
+    const uint32_t first = trees_[t].first_node;
+    const uint32_t end = t + 1 < trees_.size() ? trees_[t + 1].first_node
+                                               : static_cast<uint32_t>(nodes_.size());
+    Arrays& a = arrays[t];
+    for (uint32_t i = 0; i < end - first; ++i) {
+      const Node& n = nodes_[first + i];
+      const bool leaf = (n.bits & kLeaf) != 0;
+      const bool hot_left = (n.bits & kHotLeft) != 0;
+      a.is_leaf.push_back(leaf);
+      a.left.push_back(leaf ? i : (hot_left ? i + 1 : i + n.far));
+      a.right.push_back(leaf ? i : (hot_left ? i + n.far : i + 1));
+      a.feature.push_back(n.bits & kFeatureMask);
+      a.threshold.push_back(leaf ? 0.0 : n.threshold);
+      a.nan_left.push_back((n.bits & kNanLeft) != 0);
+    }
+    LeafBitvectors::TreeView v;
+    v.node_count = end - first;
+    v.left = a.left.data();
+    v.right = a.right.data();
+    v.feature = a.feature.data();
+    v.threshold = a.threshold.data();
+    v.nan_left = a.nan_left.data();
+    v.is_leaf = a.is_leaf.data();
+    v.leaf_value = leaf_value_.data() + first;
+    v.column = trees_[t].column;
+    views.push_back(v);
+  }
+  use_bitvectors_ = bitvectors_.Build(n_features_, views);
+}
+
 void HistEnsemble::Accumulate(const double* x, size_t rows, size_t x_stride, double* out,
                               size_t out_stride) const {
+  if (use_bitvectors_) {
+    bitvectors_.Accumulate(x, rows, x_stride, out, out_stride);
+    return;
+  }
   if (rows < kLanes) {
     if (has_categorical_) {
       AccumulateFewRows<true>(x, rows, x_stride, out, out_stride);
