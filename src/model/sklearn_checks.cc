@@ -104,8 +104,9 @@ bool TreeIsValid(const std::byte* records, uint64_t count, const TreeNodeLayout&
                        (static_cast<uint64_t>(feature) < max_feature) & (node_depth < max_depth);
     const uint64_t left_slot = split ? static_cast<uint64_t>(left) : count;
     const uint64_t right_slot = split ? static_cast<uint64_t>(right) : count;
-    const bool new_children =
-        (depth[left_slot] == kNoParentYet) & (depth[right_slot] == kNoParentYet);
+    // Branch-free on purpose (unsigned, so that clang sees no mistaken `&&`).
+    const bool new_children = (unsigned{depth[left_slot] == kNoParentYet} &
+                               unsigned{depth[right_slot] == kNoParentYet}) != 0;
     valid &= (node_depth != kNoParentYet) & (leaf | (split & new_children));
     depth[left_slot] = node_depth + 1;
     depth[right_slot] = node_depth + 1;
