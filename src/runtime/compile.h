@@ -42,7 +42,9 @@ std::unique_ptr<Head> CompileAnomalyHead(const Obj& est, size_t n_in);  // Isola
 // A Step for a supported transformer, or null.
 std::unique_ptr<Step> CompilePreprocessingStep(const Obj& est, size_t n_in);
 // FunctionTransformer (numpy ufuncs), PCA, TruncatedSVD, VarianceThreshold,
-// SelectKBest, Normalizer, Binarizer, PolynomialFeatures; or null.
+// the univariate selectors (SelectKBest, SelectPercentile, SelectFpr/Fdr/Fwe,
+// GenericUnivariateSelect), RFE/RFECV (their support_), Normalizer,
+// Binarizer, PolynomialFeatures; or null.
 std::unique_ptr<Step> CompileTransformerStep(const Obj& est, size_t n_in);
 
 // What a dense column holds while a chain is compiled.
@@ -74,6 +76,10 @@ std::shared_ptr<const Classes> ReadClassesOf(const Obj& est, const model::Value&
 // The strings of a '<U' array or an object array of str; `what` names it in
 // errors (kBadManifest for anything else).
 std::vector<std::string> StringArray(const NdArray& a, const Obj& est, const std::string& what);
+// True for a numpy '<U' array; UnicodeStrings gives its elements as UTF-8
+// in C order (trailing NULs dropped, as numpy does).
+bool IsUnicodeArray(const NdArray& a);
+std::vector<std::string> UnicodeStrings(const NdArray& a);
 
 // The number of input features an estimator was fitted with
 // (n_features_in_), or `fallback` when it does not say.
