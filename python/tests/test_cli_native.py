@@ -178,7 +178,10 @@ def test_dataframe_with_strings_and_string_labels(tmp_path):
 
     result = verify(edited(path, tmp_path, flip, "ct_edited.ark"))
     assert result.returncode == EXIT_CORRUPT
-    assert "first at row 2" in result.stderr
+    got = model.predict(frame.iloc[:30])[2]
+    expected = "no" if got == "yes" else "yes"
+    assert f"predict: 1 of 30 rows differ (first at row 2: expected '{expected}', got '{got}')" \
+        in result.stderr, result.stderr
 
 
 def test_multi_output_probabilities_compare_per_output(tmp_path):
@@ -220,3 +223,24 @@ def test_inspect_marks_native_support(forest_file, data, tmp_path):
                                     text=True).stdout)
     assert out["native_runtime"]["supported"] is False
     assert out["native_runtime"]["unsupported_class"] == "sklearn.svm._classes.SVC"
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda v: v["spec"]["outputs"].__setitem__("fit", v["spec"]["outputs"]["predict"]),
+     "'fit' is not a prediction method"),
+    (lambda v: v["spec"]["outputs"]["predict_proba"].__setitem__("array", 999),
+     "array position 999 out of range"),
+    (lambda v: v["spec"]["input"].__setitem__("array", -1), "array position -1 out of range"),
+    (lambda v: v.__setitem__("blobs", v["blobs"][:1]), "out of range"),
+    (lambda v: v.__setitem__("spec", []), "the section is not {spec, blobs}"),
+])
+def test_hostile_validation_section_fails_cleanly(forest_file, tmp_path, edit, message):
+    """A section edited by hand is refused with a message, never a crash."""
+    def edit_sections(sections):
+        edit(sections["validation"])
+
+    path = rewrite(str(forest_file), str(tmp_path / "hostile.ark"), edit_sections=edit_sections)
+    result = verify(path)
+    assert result.returncode == EXIT_CORRUPT, result.stderr
+    assert "validation section is malformed" in result.stderr and message in result.stderr
+    assert "terminate" not in result.stderr

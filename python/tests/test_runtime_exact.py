@@ -888,3 +888,83 @@ def test_percentile_ties(tmp_path):
             assert ulp_diff(_floats(rows), selector.transform(X)) == 0, (n, percentile)
             checked += 1
     assert checked > 15
+
+
+def _select_from_model_cases():
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.linear_model import (ElasticNet, Lasso, LinearRegression, LogisticRegression,
+                                      Ridge)
+    from sklearn.svm import LinearSVC
+
+    multi = lambda: LogisticRegression(max_iter=1000)  # noqa: E731 (coef_ of 4 rows)
+    return [
+        ("mean_multiclass", lambda: SelectFromModel(multi())),
+        ("median_multiclass", lambda: SelectFromModel(multi(), threshold="median")),
+        ("scaled_mean_l2", lambda: SelectFromModel(multi(), threshold="0.8*mean", norm_order=2)),
+        ("scaled_median", lambda: SelectFromModel(multi(), threshold=" 1.1 * median")),
+        ("number", lambda: SelectFromModel(multi(), threshold=0.8)),
+        ("max_features", lambda: SelectFromModel(multi(), threshold=-np.inf, max_features=5)),
+        ("max_features_mean", lambda: SelectFromModel(multi(), max_features=3)),
+        ("l1_default", lambda: SelectFromModel(LogisticRegression(penalty="l1", C=0.05,
+                                                                  solver="liblinear"))),
+        ("linear_svc", lambda: SelectFromModel(LinearSVC(C=0.01, dual=False, penalty="l1"))),
+        ("regression_1d", lambda: SelectFromModel(LinearRegression(), threshold="median")),
+        ("lasso", lambda: SelectFromModel(Lasso(alpha=0.05))),
+        ("elasticnet_l1", lambda: SelectFromModel(ElasticNet(alpha=0.05, l1_ratio=1.0))),
+        ("ridge_mean", lambda: SelectFromModel(Ridge())),
+    ]
+
+
+SFM_CASES = _select_from_model_cases()
+
+
+@pytest.mark.parametrize("cid,factory", SFM_CASES, ids=[c[0] for c in SFM_CASES])
+def test_select_from_model(cid, factory, tmp_path):
+    """get_support() is recomputed from coef_: the columns kept must be
+    exactly scikit-learn's, on 40 features (numpy's pairwise mean)."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=400, n_features=40, n_informative=8, n_classes=4,
+                               n_clusters_per_class=1, random_state=5)
+    model = factory().fit(X, y.astype(float) if "regression" in cid or cid in (
+        "lasso", "elasticnet_l1", "ridge_mean") else y)
+    assert 0 < model.get_support().sum() < X.shape[1], "a case that selects something"
+    path = _dump(model, tmp_path)
+    _, rows = _predict(path, X[:50], tmp_path, "--transform")
+    ours = _floats(rows)
+    theirs = model.transform(X[:50])
+    assert ours.shape == theirs.shape, f"{ours.shape[1]} columns kept, sklearn {theirs.shape[1]}"
+    assert ulp_diff(ours, theirs) == 0
+
+
+def test_select_from_model_at_the_threshold(tmp_path):
+    """Scores equal to the threshold are kept (scores < threshold drop):
+    coef_ set so that several scores equal their mean and their median."""
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 9))
+    for threshold, coef in [("mean", [1.0, -2.0, 3.0, 2.0, -2.0, 1.0, 3.0, 2.0, 2.0]),  # mean 2
+                            ("median", [0.1, 0.2, -0.3, 0.3, 0.3, 7.0, -0.3, 0.0, 0.4]),
+                            ("1.2*mean", [0.1] * 4 + [0.2] * 5)]:
+        model = SelectFromModel(LinearRegression(), threshold=threshold).fit(X, X[:, 0])
+        model.estimator_.coef_ = np.array(coef)
+        path = _dump(model, tmp_path)
+        _, rows = _predict(path, X, tmp_path, "--transform")
+        assert _floats(rows).shape == model.transform(X).shape, threshold
+        assert ulp_diff(_floats(rows), model.transform(X)) == 0
+
+
+def test_select_from_model_of_a_forest_is_refused(tmp_path):
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.feature_selection import SelectFromModel
+
+    X, y = DATA["binary"]
+    model = SelectFromModel(RandomForestClassifier(n_estimators=3, random_state=0)).fit(X, y)
+    path = _dump(model, tmp_path)
+    _write_csv(X[:3], tmp_path / "rows.csv")
+    out = subprocess.run([ARK, "predict", str(path), "-i", str(tmp_path / "rows.csv"),
+                          "--transform"], capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "SelectFromModel" in out.stderr and "feature_importances_" in out.stderr

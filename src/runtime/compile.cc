@@ -176,6 +176,7 @@ std::unique_ptr<Program> CompileProgram(const Value& root, const ArraySource& ar
                      "the root is not an estimator");
   }
   Obj top(tree, top_value);
+  auto program = std::make_unique<Program>();
   std::vector<Obj> chain;
   Flatten(top, &chain);
   if (chain.empty()) UnsupportedError(top.type_name(), "a pipeline with no steps");
@@ -185,12 +186,20 @@ std::unique_ptr<Program> CompileProgram(const Value& root, const ArraySource& ar
   if (last == "sklearn.feature_selection._rfe.RFE" ||
       last == "sklearn.feature_selection._rfe.RFECV") {
     chain.push_back(chain.back().Child("estimator_"));
+    program->transform_skips_head = true;
   }
 
-  auto program = std::make_unique<Program>();
-  // A FeatureUnion records its input through its first transformer.
+  // A FeatureUnion records its input through its first transformer, a
+  // SelectFromModel through its estimator.
   Obj first = chain.front();
-  while (first.type_name() == "sklearn.pipeline.FeatureUnion" && !first.Has("n_features_in_")) {
+  while (!first.Has("n_features_in_")) {
+    if (first.type_name() == "sklearn.feature_selection._from_model.SelectFromModel") {
+      const char* key = first.Has("estimator_") ? "estimator_" : "estimator";
+      if (!first.Has(key) || !tree.Deref(first.Get(key)).is(Kind::kObject)) break;
+      first = first.Child(key);
+      continue;
+    }
+    if (first.type_name() != "sklearn.pipeline.FeatureUnion") break;
     const Value& list = first.Get("transformer_list");
     if (!list.is(Kind::kList) || list.items().empty()) break;
     const Value& pair = tree.Deref(list.items()[0]);

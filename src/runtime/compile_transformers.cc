@@ -359,6 +359,9 @@ std::unique_ptr<Step> CompileTransformerStep(const Obj& est, size_t n_in) {
   if (t == univariate + "GenericUnivariateSelect") {
     return Univariate(est, est.String("mode"), est.Get("param"), n);
   }
+  if (t == "sklearn.feature_selection._from_model.SelectFromModel") {
+    return CompileSelectFromModel(est, n);
+  }
   if (t == "sklearn.feature_selection._rfe.RFE" || t == "sklearn.feature_selection._rfe.RFECV") {
     return Rfe(est, n);
   }

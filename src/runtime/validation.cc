@@ -450,8 +450,9 @@ bool Compare(const std::string& method, const Expected& e, const Output& actual,
     return true;
   };
   auto actual_text = [&](size_t r, size_t j) {
-    return labels ? actual.label(r, col0 + j).ToString()
-                  : FormatDouble(actual.value(r, col0 + j), /*python_style=*/true);
+    if (!labels) return FormatDouble(actual.value(r, col0 + j), /*python_style=*/true);
+    const Label& l = actual.label(r, col0 + j);
+    return l.kind == Label::Kind::kString ? "'" + l.string_value + "'" : l.ToString();
   };
 
   if (!e.floats) {  // exactly equal
