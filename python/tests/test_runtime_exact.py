@@ -793,3 +793,178 @@ def test_multi_output_classification(kind, tmp_path):
     assert [r for r in rows] == [[str(v) for v in row] for row in theirs]
     _, rows = _predict(path, X[TEST], tmp_path, "--proba")
     assert ulp_diff(_floats(rows), np.hstack(model.predict_proba(X[TEST]))) == 0
+
+
+# --- feature selectors ------------------------------------------------------------------
+
+
+def _selector_data():
+    """Classification data with tied scores: three duplicated columns and a
+    constant one (NaN F-score, cleaned to the lowest float by scikit-learn)."""
+    X, y = DATA["multiclass"]
+    X = np.c_[X, X[:, [0, 3, 5]], np.ones(len(X))]
+    return X, y
+
+
+def _selector_cases():
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.feature_selection import (RFE, RFECV, GenericUnivariateSelect, SelectFdr,
+                                           SelectFpr, SelectFwe, SelectKBest, SelectPercentile,
+                                           chi2, f_classif, mutual_info_classif)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    cases = [("kbest_%d" % k, lambda k=k: SelectKBest(f_classif, k=k)) for k in (1, 4, 9)]
+    cases += [("percentile_%s" % p, lambda p=p: SelectPercentile(f_classif, percentile=p))
+              for p in (10, 25, 33.3, 50, 60, 99, 100)]
+    cases += [
+        ("fpr", lambda: SelectFpr(f_classif, alpha=1e-3)),
+        ("fdr", lambda: SelectFdr(f_classif, alpha=0.01)),
+        ("fwe", lambda: SelectFwe(f_classif, alpha=0.05)),
+        ("chi2_percentile", lambda: make_pipeline(MinMaxScaler(),
+                                                  SelectPercentile(chi2, percentile=40))),
+        ("mutual_info_kbest", lambda: SelectKBest(mutual_info_classif, k=5)),
+    ]
+    cases += [("generic_%s" % mode, lambda mode=mode, param=param: GenericUnivariateSelect(
+        f_classif, mode=mode, param=param))
+        for mode, param in [("percentile", 30), ("k_best", 3), ("fpr", 1e-4), ("fdr", 1e-3),
+                            ("fwe", 1e-2)]]
+    cases += [
+        ("rfe", lambda: RFE(LogisticRegression(max_iter=500), n_features_to_select=4)),
+        ("rfecv", lambda: RFECV(RandomForestClassifier(n_estimators=5, random_state=0), cv=3)),
+    ]
+    return cases
+
+
+SELECTOR_CASES = _selector_cases()
+
+
+@pytest.mark.parametrize("cid,factory", SELECTOR_CASES, ids=[c[0] for c in SELECTOR_CASES])
+def test_selector_transform(cid, factory, tmp_path):
+    """The selected columns are exactly scikit-learn's get_support()."""
+    X, y = _selector_data()
+    model = factory().fit(X[TRAIN], y[TRAIN])
+    path = _dump(model, tmp_path)
+    _, rows = _predict(path, X[TEST], tmp_path, "--transform")
+    ours = _floats(rows)
+    theirs = np.asarray(model.transform(X[TEST]), dtype=np.float64)
+    assert ours.shape == theirs.shape, f"{ours.shape[1]} columns selected, sklearn {theirs.shape[1]}"
+    assert ulp_diff(ours, theirs) == 0
+
+
+def test_rfe_predicts_with_its_estimator(tmp_path):
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.feature_selection import RFE, RFECV
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = _selector_data()
+    for model, exact in [(RFE(RandomForestClassifier(n_estimators=10, random_state=0),
+                              n_features_to_select=5), True),
+                         (RFECV(LogisticRegression(max_iter=500), cv=3), False)]:
+        model.fit(X[TRAIN], y[TRAIN])
+        path = _dump(model, tmp_path)
+        check_labels(model, path, X[TEST], tmp_path)
+        check_scores(model, path, X[TEST], tmp_path, "predict_proba", exact)
+
+
+def test_percentile_ties(tmp_path):
+    """SelectPercentile's mask at ties with the percentile (numpy's linear
+    interpolation, then ties kept in index order): scores_ set to small
+    integers so that many tie."""
+    from sklearn.feature_selection import SelectPercentile, f_classif
+
+    rng = np.random.default_rng(3)
+    checked = 0
+    for n in (2, 3, 7, 10, 11):
+        for percentile in (1, 20, 33, 50, 67, 90):
+            X = rng.normal(size=(30, n))
+            selector = SelectPercentile(f_classif, percentile=percentile).fit(X, np.arange(30) % 2)
+            selector.scores_ = rng.integers(0, 3, size=n).astype(float)
+            if not selector.get_support().any():
+                continue  # "no feature selected" is refused natively
+            path = _dump(selector, tmp_path)
+            _, rows = _predict(path, X, tmp_path, "--transform")
+            assert ulp_diff(_floats(rows), selector.transform(X)) == 0, (n, percentile)
+            checked += 1
+    assert checked > 15
+
+
+def _select_from_model_cases():
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.linear_model import (ElasticNet, Lasso, LinearRegression, LogisticRegression,
+                                      Ridge)
+    from sklearn.svm import LinearSVC
+
+    multi = lambda: LogisticRegression(max_iter=1000)  # noqa: E731 (coef_ of 4 rows)
+    return [
+        ("mean_multiclass", lambda: SelectFromModel(multi())),
+        ("median_multiclass", lambda: SelectFromModel(multi(), threshold="median")),
+        ("scaled_mean_l2", lambda: SelectFromModel(multi(), threshold="0.8*mean", norm_order=2)),
+        ("scaled_median", lambda: SelectFromModel(multi(), threshold=" 1.1 * median")),
+        ("number", lambda: SelectFromModel(multi(), threshold=0.8)),
+        ("max_features", lambda: SelectFromModel(multi(), threshold=-np.inf, max_features=5)),
+        ("max_features_mean", lambda: SelectFromModel(multi(), max_features=3)),
+        ("l1_default", lambda: SelectFromModel(LogisticRegression(penalty="l1", C=0.05,
+                                                                  solver="liblinear"))),
+        ("linear_svc", lambda: SelectFromModel(LinearSVC(C=0.01, dual=False, penalty="l1"))),
+        ("regression_1d", lambda: SelectFromModel(LinearRegression(), threshold="median")),
+        ("lasso", lambda: SelectFromModel(Lasso(alpha=0.05))),
+        ("elasticnet_l1", lambda: SelectFromModel(ElasticNet(alpha=0.05, l1_ratio=1.0))),
+        ("ridge_mean", lambda: SelectFromModel(Ridge())),
+    ]
+
+
+SFM_CASES = _select_from_model_cases()
+
+
+@pytest.mark.parametrize("cid,factory", SFM_CASES, ids=[c[0] for c in SFM_CASES])
+def test_select_from_model(cid, factory, tmp_path):
+    """get_support() is recomputed from coef_: the columns kept must be
+    exactly scikit-learn's, on 40 features (numpy's pairwise mean)."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=400, n_features=40, n_informative=8, n_classes=4,
+                               n_clusters_per_class=1, random_state=5)
+    model = factory().fit(X, y.astype(float) if "regression" in cid or cid in (
+        "lasso", "elasticnet_l1", "ridge_mean") else y)
+    assert 0 < model.get_support().sum() < X.shape[1], "a case that selects something"
+    path = _dump(model, tmp_path)
+    _, rows = _predict(path, X[:50], tmp_path, "--transform")
+    ours = _floats(rows)
+    theirs = model.transform(X[:50])
+    assert ours.shape == theirs.shape, f"{ours.shape[1]} columns kept, sklearn {theirs.shape[1]}"
+    assert ulp_diff(ours, theirs) == 0
+
+
+def test_select_from_model_at_the_threshold(tmp_path):
+    """Scores equal to the threshold are kept (scores < threshold drop):
+    coef_ set so that several scores equal their mean and their median."""
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 9))
+    for threshold, coef in [("mean", [1.0, -2.0, 3.0, 2.0, -2.0, 1.0, 3.0, 2.0, 2.0]),  # mean 2
+                            ("median", [0.1, 0.2, -0.3, 0.3, 0.3, 7.0, -0.3, 0.0, 0.4]),
+                            ("1.2*mean", [0.1] * 4 + [0.2] * 5)]:
+        model = SelectFromModel(LinearRegression(), threshold=threshold).fit(X, X[:, 0])
+        model.estimator_.coef_ = np.array(coef)
+        path = _dump(model, tmp_path)
+        _, rows = _predict(path, X, tmp_path, "--transform")
+        assert _floats(rows).shape == model.transform(X).shape, threshold
+        assert ulp_diff(_floats(rows), model.transform(X)) == 0
+
+
+def test_select_from_model_of_a_forest_is_refused(tmp_path):
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.feature_selection import SelectFromModel
+
+    X, y = DATA["binary"]
+    model = SelectFromModel(RandomForestClassifier(n_estimators=3, random_state=0)).fit(X, y)
+    path = _dump(model, tmp_path)
+    _write_csv(X[:3], tmp_path / "rows.csv")
+    out = subprocess.run([ARK, "predict", str(path), "-i", str(tmp_path / "rows.csv"),
+                          "--transform"], capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "SelectFromModel" in out.stderr and "feature_importances_" in out.stderr

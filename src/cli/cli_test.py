@@ -241,7 +241,8 @@ class ArkCliTest(unittest.TestCase):
         r = self.run_ark("inspect", self.good, "--depth", "1")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("steps: list of 2 items", r.stdout)
-        self.assertNotIn("StandardScaler", r.stdout.split("Largest")[0])
+        tree = r.stdout.split("\nTree\n")[1].split("Largest")[0]
+        self.assertNotIn("StandardScaler", tree)
         r = self.run_ark("inspect", self.good, "--items", "10")
         self.assertNotIn("… 2 more", r.stdout)
         self.assertIn("#14", r.stdout)
@@ -330,8 +331,27 @@ class ArkCliTest(unittest.TestCase):
         r = self.run_ark("verify", self.good)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout,
-                         r"^OK: .*good\.ark — 8 blobs, \d+(\.\d)? [KM]?B, model sha256:[0-9a-f]{64}\n$")
+                         r"^OK: .*good\.ark — 8 blobs, \d+(\.\d)? [KM]?B, model sha256:[0-9a-f]{64}\n"
+                         # The made-up trees are no model the runtime can compile:
+                         # the samples are left to Python, and that is no failure.
+                         r"validation samples: not checked natively \(runtime [^\n]*\); "
+                         r"run ark\.load in Python\n$")
         self.assertEqual(r.stderr, "")
+
+    def test_inspect_native_runtime_verdict(self):
+        r = self.run_ark("inspect", self.good)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"\n  native        not supported: [^\n]*\n")
+        self.assertNotIn("[native ✓]", r.stdout)
+        r = self.run_ark("inspect", self.good, "--no-native")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("native ", r.stdout.split("\nTree\n")[0])
+        r = self.run_ark("inspect", self.good, "--json")
+        native = json.loads(r.stdout)["native_runtime"]
+        self.assertFalse(native["supported"])
+        self.assertIn("message", native)
+        r = self.run_ark("inspect", self.good, "--json", "--no-native")
+        self.assertIsNone(json.loads(r.stdout)["native_runtime"])
 
     def test_verify_quiet_and_json(self):
         r = self.run_ark("verify", "-q", self.good)

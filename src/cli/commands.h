@@ -35,6 +35,7 @@ struct InspectOptions {
   int items = 3;  // items of a long list, tuple or dict shown in the tree
   int depth = 0;  // levels of the tree expanded; 0: all
   bool requirements = false;  // print the recorded environment as requirements.txt
+  bool no_native = false;     // skip compiling the model for the native-runtime verdict
 };
 
 struct VerifyOptions {

@@ -1,6 +1,8 @@
-// `ark inspect FILE`: what a file holds, from the footer and manifest alone
-// (no blob is read, so it is instant on any size): a summary, the metadata,
-// the object tree, and which parts of the model take the space.
+// `ark inspect FILE`: what a file holds, from the footer and manifest: a
+// summary, the metadata, the object tree, and which parts of the model take
+// the space; and whether the native runtime can run the model, found by
+// compiling it (runtime::CheckSupport, which reads the model's arrays;
+// --no-native skips it and then no blob is read, so it is instant on any size).
 //
 // Everything printed from the file goes through a sanitiser first: a hostile
 // file must not be able to send escape sequences to the user's terminal.
@@ -14,6 +16,7 @@
 #include <unordered_map>
 
 #include "ark/model/value.h"
+#include "ark/runtime/model.h"
 #include "commands.h"
 
 namespace ark::cli {
@@ -170,8 +173,12 @@ class TreeIndex {
 // Renders the object tree as an indented outline.
 class TreeRenderer {
  public:
-  TreeRenderer(const format::Reader& reader, const TreeIndex& index, const InspectOptions& options)
-      : reader_(reader), index_(index), options_(options) {}
+  // `support` (may be null: not checked) marks objects in the tree: the root
+  // "[native ✓]" when the runtime runs the model, and each object of the
+  // class it lacks "[native ✗]".
+  TreeRenderer(const format::Reader& reader, const TreeIndex& index, const InspectOptions& options,
+               const runtime::Support* support)
+      : reader_(reader), index_(index), options_(options), support_(support) {}
 
   std::string Render(const Value& root) {
     Entry("", root, 1, 1);
@@ -291,6 +298,11 @@ class TreeRenderer {
       case Kind::kObject: {
         std::string head = v.type_name();
         if (v.object_id()) head += " #" + std::to_string(*v.object_id());
+        if (support_ && support_->supported() && level == 1) head += "  [native ✓]";
+        if (support_ && !support_->unsupported_type.empty() &&
+            v.type_name() == support_->unsupported_type) {
+          head += "  [native ✗]";
+        }
         if (!expand) {
           Line(indent, label, head + " {…}");
           return;
@@ -358,8 +370,33 @@ class TreeRenderer {
   const format::Reader& reader_;
   const TreeIndex& index_;
   const InspectOptions& options_;
+  const runtime::Support* support_;
   std::ostringstream out_;
 };
+
+// The one-line verdict on the native runtime.
+std::string NativeLine(const runtime::Support& support) {
+  if (support.supported()) return "supported: " + support.model->description();
+  if (!support.unsupported_type.empty()) {
+    return "not supported: " + support.unsupported_type +
+           (support.detail.empty() ? "" : ": " + support.detail) + " (use ark.load in Python)";
+  }
+  return "not supported: " + support.message;
+}
+
+Json NativeJson(const runtime::Support& support) {
+  Json j = Json::object();
+  j["supported"] = support.supported();
+  if (support.supported()) {
+    j["description"] = support.model->description();
+  } else {
+    j["unsupported_class"] =
+        support.unsupported_type.empty() ? Json(nullptr) : Json(support.unsupported_type);
+    if (!support.detail.empty()) j["detail"] = support.detail;
+    j["message"] = support.message;
+  }
+  return j;
+}
 
 struct Summary {
   uint64_t stored = 0;
@@ -466,7 +503,7 @@ std::string DescribeSection(const Json& j) {
 }
 
 void PrintHuman(const InspectOptions& options, const format::Reader& reader, const Value& root,
-                TreeIndex& index, const Summary& summary) {
+                TreeIndex& index, const Summary& summary, const runtime::Support* support) {
   std::ostream& out = std::cout;
   const auto& blobs = reader.blobs();
   const uint64_t file_size = reader.file_size();
@@ -499,6 +536,7 @@ void PrintHuman(const InspectOptions& options, const format::Reader& reader, con
     field("codecs", codecs);
   }
   field("manifest", HumanSize(reader.manifest_bytes().size()));
+  if (support) field("native", PrintableText(NativeLine(*support)));
 
   const Json& sections = reader.sections();
   if (sections.contains("metadata")) {
@@ -514,7 +552,7 @@ void PrintHuman(const InspectOptions& options, const format::Reader& reader, con
   }
 
   out << "\nTree\n";
-  out << TreeRenderer(reader, index, options).Render(root);
+  out << TreeRenderer(reader, index, options, support).Render(root);
 
   // The space table: components, plus what lies outside the tree.
   struct Row {
@@ -550,7 +588,7 @@ void PrintHuman(const InspectOptions& options, const format::Reader& reader, con
 }
 
 void PrintJson(const InspectOptions& options, const format::Reader& reader, TreeIndex& index,
-               const Summary& summary) {
+               const Summary& summary, const runtime::Support* support) {
   const uint64_t file_size = reader.file_size();
   Json out = Json::object();
   out["file"] = options.path;
@@ -588,6 +626,7 @@ void PrintJson(const InspectOptions& options, const format::Reader& reader, Tree
   }
   out["blobs"] = std::move(blobs);
   out["sections"] = reader.sections();
+  out["native_runtime"] = support ? NativeJson(*support) : Json(nullptr);
 
   Json components = Json::array();
   for (const Component& c : index.components()) {
@@ -604,12 +643,15 @@ void PrintJson(const InspectOptions& options, const format::Reader& reader, Tree
 }
 
 constexpr char kInspectHelp[] =
-    "Shows an .ark file from its manifest alone, without reading any array, so it\n"
-    "is instant on files of any size and runs no code from the file:\n"
+    "Shows an .ark file from its manifest, and runs no code from the file:\n"
     "  - a summary: format version, size, model and file digests, blob count,\n"
-    "    stored vs raw bytes, codecs;\n"
+    "    stored vs raw bytes, codecs, and whether the native runtime (`ark\n"
+    "    predict`) can run the model, found by compiling it: this reads the\n"
+    "    model's arrays; --no-native skips it, and then no array is read;\n"
     "  - the metadata (versions, parameters, metrics) when the file has some;\n"
-    "  - the object tree: each object by its Python type with its attributes,\n"
+    "  - the object tree: each object by its Python type with its attributes\n"
+    "    (the root marked [native ✓] when the runtime runs the model, the class\n"
+    "    it lacks marked [native ✗]),\n"
     "    arrays as dtype[shape], codec and size, long lists shortened;\n"
     "  - the largest components: the bytes of the arrays inside each top-level\n"
     "    and second-level object (e.g. each step of a Pipeline).\n"
@@ -622,11 +664,14 @@ CLI::App* AddInspectCommand(CLI::App& app, InspectOptions& options) {
   CLI::App* cmd = app.add_subcommand("inspect", "Show what a file holds and what takes the space");
   cmd->add_option("file", options.path, "The .ark file to inspect")->required()->type_name("FILE");
   cmd->add_flag("--json", options.json,
-                "Print one JSON document instead: summary, blobs, sections, components\n"
-                "and the tree exactly as stored in the manifest");
+                "Print one JSON document instead: summary, blobs, sections, native_runtime,\n"
+                "components and the tree exactly as stored in the manifest");
   cmd->add_flag("--requirements", options.requirements,
                 "Print only the environment that saved the model (metadata.environment)\n"
                 "as a requirements.txt, to recreate it: pip install -r <(ark inspect ...)");
+  cmd->add_flag("--no-native", options.no_native,
+                "Do not compile the model to tell whether the native runtime supports it\n"
+                "(then no array is read)");
   cmd->add_option("--items", options.items,
                   "Items shown of each long list, tuple or dict in the tree")
       ->default_val(3)
@@ -682,10 +727,17 @@ int RunInspect(const InspectOptions& options) {
     TreeIndex index(root, reader->blobs().size());
     FinishComponents(*reader, index.components());
     const Summary summary = Summarize(*reader);
+    std::optional<runtime::Support> support;
+    if (!options.no_native) {
+      runtime::ModelOptions model_options;
+      model_options.threads = 1;
+      support = runtime::CheckSupport(reader, model_options);
+    }
+    const runtime::Support* native = support ? &*support : nullptr;
     if (options.json) {
-      PrintJson(options, *reader, index, summary);
+      PrintJson(options, *reader, index, summary, native);
     } else {
-      PrintHuman(options, *reader, root, index, summary);
+      PrintHuman(options, *reader, root, index, summary, native);
     }
     return kExitOk;
   } catch (const Error& e) {

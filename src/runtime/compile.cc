@@ -3,15 +3,19 @@
 #include <cstring>
 #include <utility>
 
+#include "ark/runtime/model.h"
+
 namespace ark::runtime {
 
 using model::Kind;
 using model::Value;
 
 void UnsupportedError(const std::string& type_name, const std::string& detail) {
-  throw Error(kUnsupportedCode, "the native runtime does not support " + type_name +
-                                    (detail.empty() ? "" : " (" + detail + ")") +
-                                    "; load the model in Python with ark.load() to use it");
+  static_assert(kUnsupportedCode == ErrorCode::kUnsupported);
+  throw UnsupportedModelError(type_name, detail,
+                              "the native runtime does not support " + type_name +
+                                  (detail.empty() ? "" : " (" + detail + ")") +
+                                  "; load the model in Python with ark.load() to use it");
 }
 
 namespace {
@@ -101,22 +105,31 @@ std::vector<std::string> StringArray(const NdArray& a, const Obj& est, const std
     }
     return out;
   }
-  const std::string descr = a.dtype.descr.is_string() ? a.dtype.descr.get<std::string>() : "";
-  if (descr.size() > 2 && descr[0] == '<' && descr[1] == 'U') {
-    const size_t chars = a.dtype.itemsize / 4;
-    for (uint64_t i = 0; i < a.size(); ++i) {
-      std::string s;
-      for (size_t k = 0; k < chars; ++k) {
-        uint32_t c;
-        std::memcpy(&c, a.data.bytes.data() + (i * chars + k) * 4, 4);
-        if (c == 0) break;
-        AppendUtf8(c, &s);
-      }
-      out.push_back(std::move(s));
-    }
-    return out;
-  }
+  if (IsUnicodeArray(a)) return UnicodeStrings(a);
   est.Fail(what + " is not an array of strings");
+}
+
+bool IsUnicodeArray(const NdArray& a) {
+  const std::string descr = a.dtype.descr.is_string() ? a.dtype.descr.get<std::string>() : "";
+  return !a.is_object() && descr.size() > 2 && descr[0] == '<' && descr[1] == 'U';
+}
+
+std::vector<std::string> UnicodeStrings(const NdArray& a) {
+  std::vector<std::string> out;
+  const size_t chars = a.dtype.itemsize / 4;
+  if (a.data.bytes.size() < a.size() * chars * 4) return out;
+  out.reserve(a.size());
+  for (uint64_t i = 0; i < a.size(); ++i) {
+    std::string s;
+    for (size_t k = 0; k < chars; ++k) {
+      uint32_t c;
+      std::memcpy(&c, a.data.bytes.data() + (i * chars + k) * 4, 4);
+      if (c == 0) break;
+      AppendUtf8(c, &s);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 std::shared_ptr<const Classes> ReadClasses(const Obj& est, const std::string& key) {
@@ -163,14 +176,30 @@ std::unique_ptr<Program> CompileProgram(const Value& root, const ArraySource& ar
                      "the root is not an estimator");
   }
   Obj top(tree, top_value);
+  auto program = std::make_unique<Program>();
   std::vector<Obj> chain;
   Flatten(top, &chain);
   if (chain.empty()) UnsupportedError(top.type_name(), "a pipeline with no steps");
+  // A final RFE/RFECV predicts with its estimator_ on the features it keeps:
+  // it compiles as a selection step followed by that estimator.
+  const std::string& last = chain.back().type_name();
+  if (last == "sklearn.feature_selection._rfe.RFE" ||
+      last == "sklearn.feature_selection._rfe.RFECV") {
+    chain.push_back(chain.back().Child("estimator_"));
+    program->transform_skips_head = true;
+  }
 
-  auto program = std::make_unique<Program>();
-  // A FeatureUnion records its input through its first transformer.
+  // A FeatureUnion records its input through its first transformer, a
+  // SelectFromModel through its estimator.
   Obj first = chain.front();
-  while (first.type_name() == "sklearn.pipeline.FeatureUnion" && !first.Has("n_features_in_")) {
+  while (!first.Has("n_features_in_")) {
+    if (first.type_name() == "sklearn.feature_selection._from_model.SelectFromModel") {
+      const char* key = first.Has("estimator_") ? "estimator_" : "estimator";
+      if (!first.Has(key) || !tree.Deref(first.Get(key)).is(Kind::kObject)) break;
+      first = first.Child(key);
+      continue;
+    }
+    if (first.type_name() != "sklearn.pipeline.FeatureUnion") break;
     const Value& list = first.Get("transformer_list");
     if (!list.is(Kind::kList) || list.items().empty()) break;
     const Value& pair = tree.Deref(list.items()[0]);

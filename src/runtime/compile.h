@@ -42,8 +42,13 @@ std::unique_ptr<Head> CompileAnomalyHead(const Obj& est, size_t n_in);  // Isola
 // A Step for a supported transformer, or null.
 std::unique_ptr<Step> CompilePreprocessingStep(const Obj& est, size_t n_in);
 // FunctionTransformer (numpy ufuncs), PCA, TruncatedSVD, VarianceThreshold,
-// SelectKBest, Normalizer, Binarizer, PolynomialFeatures; or null.
+// the univariate selectors (SelectKBest, SelectPercentile, SelectFpr/Fdr/Fwe,
+// GenericUnivariateSelect), RFE/RFECV (their support_), Normalizer,
+// Binarizer, PolynomialFeatures; or null.
 std::unique_ptr<Step> CompileTransformerStep(const Obj& est, size_t n_in);
+// SelectFromModel, its mask recomputed from the estimator's coef_
+// (compile_select_from_model.cc).
+std::unique_ptr<Step> CompileSelectFromModel(const Obj& sfm, size_t n);
 
 // What a dense column holds while a chain is compiled.
 struct DenseColumn {
@@ -74,6 +79,10 @@ std::shared_ptr<const Classes> ReadClassesOf(const Obj& est, const model::Value&
 // The strings of a '<U' array or an object array of str; `what` names it in
 // errors (kBadManifest for anything else).
 std::vector<std::string> StringArray(const NdArray& a, const Obj& est, const std::string& what);
+// True for a numpy '<U' array; UnicodeStrings gives its elements as UTF-8
+// in C order (trailing NULs dropped, as numpy does).
+bool IsUnicodeArray(const NdArray& a);
+std::vector<std::string> UnicodeStrings(const NdArray& a);
 
 // The number of input features an estimator was fitted with
 // (n_features_in_), or `fallback` when it does not say.

@@ -115,26 +115,161 @@ std::unique_ptr<Step> VarianceThreshold(const Obj& est, size_t n) {
   return step;
 }
 
-std::unique_ptr<Step> SelectKBest(const Obj& est, size_t n) {
-  std::vector<double> scores = est.Array("scores_").ToDoubles("scores_");
-  if (scores.size() != n) est.Fail("scores_ has the wrong size");
-  const Value& k_value = est.tree().Deref(est.Get("k"));
-  std::vector<bool> mask(n, true);
-  if (!(k_value.is(Kind::kString) && k_value.as_string() == "all")) {
-    const auto k = static_cast<size_t>(est.Int("k"));
-    if (k > n) est.Fail("k is larger than the number of features");
-    for (double& s : scores) {
-      if (std::isnan(s)) s = std::numeric_limits<double>::lowest();  // _clean_nans
-    }
-    std::vector<size_t> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return scores[a] < scores[b]; });
-    mask.assign(n, false);
-    for (size_t i = n - k; i < n; ++i) mask[order[i]] = true;
+// --- univariate selectors: _get_support_mask of scikit-learn 1.2.1 ----------
+
+// _clean_nans: NaN scores become the lowest float64.
+std::vector<double> CleanNans(std::vector<double> scores) {
+  for (double& s : scores) {
+    if (std::isnan(s)) s = std::numeric_limits<double>::lowest();
   }
-  auto step = Selection(est, mask);
+  return scores;
+}
+
+// SelectKBest: the k last of a stable argsort of the scores.
+std::vector<bool> KBestMask(const std::vector<double>& raw, size_t k) {
+  const std::vector<double> scores = CleanNans(raw);
+  const size_t n = scores.size();
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+  std::vector<bool> mask(n, false);
+  for (size_t i = n - k; i < n; ++i) mask[order[i]] = true;
+  return mask;
+}
+
+// np.percentile(scores, q) with numpy 1.24's default "linear" method:
+// virtual index (n - 1) * (q / 100), and _lerp's two-sided interpolation.
+double Percentile(std::vector<double> sorted, double q) {
+  std::sort(sorted.begin(), sorted.end());
+  const size_t n = sorted.size();
+  const double quantile = q / 100;
+  const double virtual_index = static_cast<double>(n - 1) * quantile;
+  size_t previous, next;
+  if (virtual_index >= static_cast<double>(n - 1)) {
+    previous = next = n - 1;
+  } else if (virtual_index < 0) {
+    previous = next = 0;
+  } else {
+    previous = static_cast<size_t>(std::floor(virtual_index));
+    next = previous + 1;
+  }
+  const double gamma = virtual_index - std::floor(virtual_index);
+  const double a = sorted[previous], b = sorted[next];
+  const double diff = b - a;
+  double result = a + diff * gamma;
+  if (gamma >= 0.5) result = b - diff * (1 - gamma);
+  return result;
+}
+
+// SelectPercentile: scores above the (100 - percentile)th percentile, then
+// ties at it in index order up to int(n * percentile / 100) features.
+std::vector<bool> PercentileMask(const std::vector<double>& raw, double percentile) {
+  const size_t n = raw.size();
+  if (percentile == 100) return std::vector<bool>(n, true);
+  if (percentile == 0) return std::vector<bool>(n, false);
+  const std::vector<double> scores = CleanNans(raw);
+  const double threshold = Percentile(scores, 100 - percentile);
+  std::vector<bool> mask(n);
+  std::vector<size_t> ties;
+  int64_t selected = 0;
+  for (size_t j = 0; j < n; ++j) {
+    mask[j] = scores[j] > threshold;
+    selected += mask[j];
+    if (scores[j] == threshold) ties.push_back(j);
+  }
+  if (!ties.empty()) {
+    const auto max_feats = static_cast<int64_t>(static_cast<double>(n) * percentile / 100);
+    // ties[:stop], with Python's meaning of a negative stop.
+    int64_t stop = max_feats - selected;
+    const auto count = static_cast<int64_t>(ties.size());
+    if (stop < 0) stop = std::max<int64_t>(0, count + stop);
+    for (int64_t i = 0; i < std::min(stop, count); ++i) mask[ties[static_cast<size_t>(i)]] = true;
+  }
+  return mask;
+}
+
+std::vector<bool> FprMask(const std::vector<double>& p, double alpha) {
+  std::vector<bool> mask(p.size());
+  for (size_t j = 0; j < p.size(); ++j) mask[j] = p[j] < alpha;
+  return mask;
+}
+
+// SelectFdr (Benjamini-Hochberg): the largest sorted p-value with
+// p_(i) <= alpha / n * i; every p-value up to it.
+std::vector<bool> FdrMask(const std::vector<double>& p, double alpha) {
+  const size_t n = p.size();
+  std::vector<double> sorted = p;
+  std::sort(sorted.begin(), sorted.end(), [](double a, double b) {
+    return std::isnan(b) ? !std::isnan(a) : a < b;  // NaN last, as np.sort
+  });
+  bool any = false;
+  double largest = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (sorted[i] <= alpha / static_cast<double>(n) * static_cast<double>(i + 1)) {
+      largest = any ? std::max(largest, sorted[i]) : sorted[i];
+      any = true;
+    }
+  }
+  std::vector<bool> mask(n, false);
+  if (!any) return mask;
+  for (size_t j = 0; j < n; ++j) mask[j] = p[j] <= largest;
+  return mask;
+}
+
+std::vector<bool> FweMask(const std::vector<double>& p, double alpha) {
+  return FprMask(p, alpha / static_cast<double>(p.size()));
+}
+
+std::vector<double> SizedArray(const Obj& est, const std::string& key, size_t n) {
+  std::vector<double> v = est.Array(key).ToDoubles(key);
+  if (v.size() != n) est.Fail(key + " has the wrong size");
+  return v;
+}
+
+// The mask of one univariate selection `mode` ("k_best", "percentile",
+// "fpr", "fdr", "fwe") with its parameter.
+std::vector<bool> UnivariateMask(const Obj& est, const std::string& mode, const Value& param,
+                                 size_t n) {
+  if (mode == "k_best") {
+    if (param.is(Kind::kString) && param.as_string() == "all") return std::vector<bool>(n, true);
+    const double k = est.tree().Number(param, "k");
+    if (k < 0 || k > static_cast<double>(n) || k != std::floor(k)) {
+      est.Fail("k must be a whole number of features, at most n_features_in_");
+    }
+    return KBestMask(SizedArray(est, "scores_", n), static_cast<size_t>(k));
+  }
+  if (mode == "percentile") {
+    const double percentile = est.tree().Number(param, "percentile");
+    if (!(percentile >= 0 && percentile <= 100)) est.Fail("percentile outside [0, 100]");
+    return PercentileMask(SizedArray(est, "scores_", n), percentile);
+  }
+  const double alpha = est.tree().Number(param, "alpha");
+  const std::vector<double> p = SizedArray(est, "pvalues_", n);
+  if (mode == "fpr") return FprMask(p, alpha);
+  if (mode == "fdr") return FdrMask(p, alpha);
+  if (mode == "fwe") return FweMask(p, alpha);
+  UnsupportedError(est.type_name(), "mode '" + mode + "'");
+}
+
+std::unique_ptr<Step> Univariate(const Obj& est, const std::string& mode, const Value& param,
+                                 size_t n) {
+  auto step = Selection(est, UnivariateMask(est, mode, param, n));
   step->check = InputCheck::kFinite;
+  return step;
+}
+
+// RFE and RFECV as transformers: the stored support_. (As the last step
+// they also predict: CompileProgram puts their estimator_ after them.)
+std::unique_ptr<Step> Rfe(const Obj& est, size_t n) {
+  const std::vector<double> support = SizedArray(est, "support_", n);
+  std::vector<bool> mask(n);
+  for (size_t j = 0; j < n; ++j) mask[j] = support[j] != 0;
+  auto step = Selection(est, mask);
+  // RFE's allow_nan tag is its estimator's: NaN passes for HistGradientBoosting.
+  const std::string inner = est.Child("estimator_").type_name();
+  step->check = inner.find("HistGradientBoosting") != std::string::npos ? InputCheck::kAllowNan
+                                                                         : InputCheck::kFinite;
   return step;
 }
 
@@ -213,8 +348,22 @@ std::unique_ptr<Step> CompileTransformerStep(const Obj& est, size_t n_in) {
   if (t == "sklearn.feature_selection._variance_threshold.VarianceThreshold") {
     return VarianceThreshold(est, n);
   }
-  if (t == "sklearn.feature_selection._univariate_selection.SelectKBest") {
-    return SelectKBest(est, n);
+  const std::string univariate = "sklearn.feature_selection._univariate_selection.";
+  if (t == univariate + "SelectKBest") return Univariate(est, "k_best", est.Get("k"), n);
+  if (t == univariate + "SelectPercentile") {
+    return Univariate(est, "percentile", est.Get("percentile"), n);
+  }
+  if (t == univariate + "SelectFpr") return Univariate(est, "fpr", est.Get("alpha"), n);
+  if (t == univariate + "SelectFdr") return Univariate(est, "fdr", est.Get("alpha"), n);
+  if (t == univariate + "SelectFwe") return Univariate(est, "fwe", est.Get("alpha"), n);
+  if (t == univariate + "GenericUnivariateSelect") {
+    return Univariate(est, est.String("mode"), est.Get("param"), n);
+  }
+  if (t == "sklearn.feature_selection._from_model.SelectFromModel") {
+    return CompileSelectFromModel(est, n);
+  }
+  if (t == "sklearn.feature_selection._rfe.RFE" || t == "sklearn.feature_selection._rfe.RFECV") {
+    return Rfe(est, n);
   }
   if (t == "sklearn.preprocessing._data.Normalizer") return Normalizer(est, n);
   if (t == "sklearn.preprocessing._data.Binarizer") return Binarizer(est, n);

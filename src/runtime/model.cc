@@ -153,6 +153,20 @@ std::shared_ptr<const Model> Model::FromReader(std::shared_ptr<const format::Rea
   return m;
 }
 
+Support CheckSupport(std::shared_ptr<const format::Reader> reader, const ModelOptions& options) {
+  Support support;
+  try {
+    support.model = Model::FromReader(std::move(reader), options);
+  } catch (const UnsupportedModelError& e) {
+    support.unsupported_type = e.type_name();
+    support.detail = e.detail();
+    support.message = e.what();
+  } catch (const Error& e) {
+    support.message = e.what();
+  }
+  return support;
+}
+
 const std::string& Model::type_name() const { return type_name_; }
 const std::string& Model::description() const { return program_->description; }
 bool Model::Supports(Method method) const { return program_->Supports(method); }

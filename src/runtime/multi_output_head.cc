@@ -28,28 +28,13 @@ size_t MultiOutputForestHead::Width(Method method) const {
 
 void MultiOutputForestHead::Scores(Method, const double* x, size_t rows, double* out,
                                    Scratch& scratch) const {
-  const size_t n = proba_.n_features(), c = proba_.n_columns();
-  const float* xf = ToFloat32Rows(x, rows * n, scratch);
-  std::fill(out, out + rows * c, 0.0);
-  proba_.Accumulate(xf, rows, n, out, c);
-  if (average_) {
-    const double trees = static_cast<double>(proba_.n_trees());
-    for (size_t i = 0; i < rows * c; ++i) out[i] /= trees;
-  }
+  ForestProba(proba_, average_, x, rows, out, scratch);
 }
 
 void MultiOutputForestHead::Labels(const double* x, size_t rows, int32_t* out,
                                    Scratch& scratch) const {
   const size_t c = proba_.n_columns();
-  double* scores = Scratch::Get(scratch.c, rows * c);
-  if (raw_) {
-    const size_t n = raw_->n_features();
-    const float* xf = ToFloat32Rows(x, rows * n, scratch);
-    std::fill(scores, scores + rows * c, 0.0);
-    raw_->Accumulate(xf, rows, n, scores, c);
-  } else {
-    Scores(Method::kPredictProba, x, rows, scores, scratch);
-  }
+  const double* scores = ForestVotes(proba_, average_, raw_.get(), x, rows, scratch);
   const size_t k_outputs = offsets_.size() - 1;
   for (size_t r = 0; r < rows; ++r) {
     const double* s = scores + r * c;

@@ -66,7 +66,9 @@ void Head::Labels(const double*, size_t, int32_t*, Scratch&) const {
 }
 
 bool Program::Supports(Method method) const {
-  if (method == Method::kTransform) return head == nullptr && !steps.empty();
+  if (method == Method::kTransform) {
+    return (head == nullptr || transform_skips_head) && !steps.empty();
+  }
   return head != nullptr && head->Width(method) > 0;
 }
 

@@ -101,6 +101,9 @@ class Program {
   std::vector<std::string> strict;
   std::vector<std::unique_ptr<const Step>> steps;
   std::unique_ptr<const Head> head;  // null for a chain of transformers only
+  // The head is a final RFE's estimator_: transform runs the steps alone
+  // (RFE.transform), predict the steps and the head.
+  bool transform_skips_head = false;
   std::string description;
 
   bool Supports(Method method) const;

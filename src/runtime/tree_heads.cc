@@ -15,6 +15,33 @@ const float* ToFloat32Rows(const double* x, size_t count, Scratch& scratch) {
   return f;
 }
 
+void ForestProba(const TreeEnsemble& proba, bool average, const double* x, size_t rows,
+                 double* out, Scratch& scratch) {
+  const size_t n = proba.n_features(), c = proba.n_columns();
+  const float* xf = ToFloat32Rows(x, rows * n, scratch);
+  std::fill(out, out + rows * c, 0.0);
+  proba.Accumulate(xf, rows, n, out, c);
+  if (average) {
+    const double trees = static_cast<double>(proba.n_trees());
+    for (size_t i = 0; i < rows * c; ++i) out[i] /= trees;
+  }
+}
+
+const double* ForestVotes(const TreeEnsemble& proba, bool average, const TreeEnsemble* raw,
+                          const double* x, size_t rows, Scratch& scratch) {
+  const size_t c = proba.n_columns();
+  double* scores = Scratch::Get(scratch.c, rows * c);
+  if (raw) {
+    const size_t n = raw->n_features();
+    const float* xf = ToFloat32Rows(x, rows * n, scratch);
+    std::fill(scores, scores + rows * c, 0.0);
+    raw->Accumulate(xf, rows, n, scores, c);
+  } else {
+    ForestProba(proba, average, x, rows, scores, scratch);
+  }
+  return scores;
+}
+
 namespace {
 
 void ArgMaxRows(const double* scores, size_t rows, size_t cols, int32_t* out) {
@@ -51,29 +78,13 @@ size_t ForestClassifierHead::Width(Method method) const {
 
 void ForestClassifierHead::Scores(Method, const double* x, size_t rows, double* out,
                                   Scratch& scratch) const {
-  const size_t n = proba_.n_features(), c = proba_.n_columns();
-  const float* xf = ToFloat32Rows(x, rows * n, scratch);
-  std::fill(out, out + rows * c, 0.0);
-  proba_.Accumulate(xf, rows, n, out, c);
-  if (average_) {
-    const double trees = static_cast<double>(proba_.n_trees());
-    for (size_t i = 0; i < rows * c; ++i) out[i] /= trees;
-  }
+  ForestProba(proba_, average_, x, rows, out, scratch);
 }
 
 void ForestClassifierHead::Labels(const double* x, size_t rows, int32_t* out,
                                   Scratch& scratch) const {
-  const size_t c = proba_.n_columns();
-  double* scores = Scratch::Get(scratch.c, rows * c);
-  if (raw_) {
-    const size_t n = raw_->n_features();
-    const float* xf = ToFloat32Rows(x, rows * n, scratch);
-    std::fill(scores, scores + rows * c, 0.0);
-    raw_->Accumulate(xf, rows, n, scores, c);
-  } else {
-    Scores(Method::kPredictProba, x, rows, scores, scratch);
-  }
-  ArgMaxRows(scores, rows, c, out);
+  ArgMaxRows(ForestVotes(proba_, average_, raw_.get(), x, rows, scratch), rows,
+             proba_.n_columns(), out);
 }
 
 // ---------------------------------------------------------------------------

@@ -103,4 +103,15 @@ class HistGradientBoostingHead : public Head {
 // x (rows × n, float64) to float32, as numpy's astype.
 const float* ToFloat32Rows(const double* x, size_t count, Scratch& scratch);
 
+// A forest classifier's predict_proba into `out` (rows × proba.n_columns()):
+// each tree's leaf fractions added in tree order, then divided by the number
+// of trees when `average` (ForestClassifier.predict_proba).
+void ForestProba(const TreeEnsemble& proba, bool average, const double* x, size_t rows,
+                 double* out, Scratch& scratch);
+// The scores predict takes the argmax of: the raw leaf values when `raw` is
+// set (a single tree), else ForestProba. Returns rows × proba.n_columns()
+// values in scratch.c.
+const double* ForestVotes(const TreeEnsemble& proba, bool average, const TreeEnsemble* raw,
+                          const double* x, size_t rows, Scratch& scratch);
+
 }  // namespace ark::runtime

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "ark/format/error.h"
 #include "ark/format/reader.h"
 #include "ark/runtime/output.h"
 #include "ark/runtime/table.h"
@@ -48,6 +49,24 @@ const char* MethodName(Method method);
 struct ModelOptions {
   int threads = 2;  // threads for large batches; 1 scores on the caller's thread only
   format::ReaderOptions reader;
+};
+
+// What Open() and FromReader() throw for a model the runtime cannot run
+// (code kUnsupported). type_name() is the qualified class the runtime lacks,
+// e.g. "sklearn.svm._classes.SVC"; detail() says what about it, when the class
+// itself is known but a setting is not (e.g. "loss='quantile'"), else "".
+class UnsupportedModelError : public ark::Error {
+ public:
+  UnsupportedModelError(std::string type_name, std::string detail, const std::string& message)
+      : Error(ErrorCode::kUnsupported, message),
+        type_name_(std::move(type_name)),
+        detail_(std::move(detail)) {}
+  const std::string& type_name() const { return type_name_; }
+  const std::string& detail() const { return detail_; }
+
+ private:
+  std::string type_name_;
+  std::string detail_;
 };
 
 class Program;     // the compiled form (private)
@@ -115,5 +134,23 @@ class Model {
   std::unique_ptr<ThreadPool> pool_;  // null when single-threaded
   std::string type_name_;
 };
+
+// Whether the runtime can run a model, and if not, why (for `ark inspect` and
+// `ark verify`, which report rather than fail).
+struct Support {
+  std::shared_ptr<const Model> model;  // the compiled model when supported, else null
+  std::string unsupported_type;        // the class the runtime lacks, else ""
+  std::string detail;                  // what about that class, or ""
+  std::string message;                 // the full error text when not supported
+  bool supported() const { return model != nullptr; }
+};
+
+// Compiles the model of `reader` like Model::FromReader (so it reads the
+// model's arrays) and returns the outcome instead of throwing: an
+// UnsupportedModelError fills in unsupported_type and detail; any other
+// ark::Error (a malformed tree, a damaged blob) only `message`.
+// std::bad_alloc propagates.
+Support CheckSupport(std::shared_ptr<const format::Reader> reader,
+                     const ModelOptions& options = {});
 
 }  // namespace ark::runtime
