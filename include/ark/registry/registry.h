@@ -54,7 +54,8 @@ struct VersionInfo {
   int64_t version = 0;
   std::string label;        // optional semantic-version label, "" when none
   std::string description;
-  std::string digest;       // "sha256:<hex>" of the .ark file (its manifest digest)
+  std::string digest;       // "sha256:<hex>": the .ark file digest (SHA-256 of its manifest)
+  std::string content_sha256;  // "sha256:<hex>" of the whole file's bytes (checked on Get)
   std::string model_digest; // "sha256:<hex>" of the model (metadata excluded), "" if absent
   uint64_t size = 0;        // bytes of the .ark file
   uint64_t new_bytes = 0;   // bytes this version added to storage
