@@ -5,7 +5,8 @@ Run from the repository root, after building the native module:
     PYTHONPATH=python:build/python /usr/bin/python3 bench/registry.py
 
 Options: --versions N (storage workload, default 100), --search-versions N
-(default 100000), --skip-rf500, --quick (10 versions, 2000 search versions,
+(default 100000), --skip-storage, --skip-rf500, --skip-search (a skipped
+section keeps its figures from the last bench/out/registry.json), --quick (10 versions, 2000 search versions,
 a 20-tree forest instead of rf500; prints only, writes nothing to docs/),
 --work DIR (scratch folder, default bench/out/registry-work, removed after),
 --render-only (rewrite the doc from bench/out/registry.json).
@@ -25,10 +26,12 @@ What it measures, in one run:
 3. Search: 100,000 versions (1,000 models x 100 versions of tiny distinct
    artifacts with metrics f1/auc and a team tag) populated by two processes
    on a tmpfs when there is one (fsync is free there; durability is not what
-   is measured) and copied to the disk; then median and p99 latency of typical queries through ark.Registry.search
+   is measured) and copied to the disk; then median and p99 latency of
+   typical queries through ark.Registry.search
    (records converted to ModelVersion objects included).
 
-Writes docs/benchmarks_registry.md and bench/out/registry.json.
+Writes docs/benchmarks_registry.md and bench/out/registry.json (with --quick,
+only bench/out/registry-quick.json).
 """
 import argparse
 import json
@@ -63,6 +66,10 @@ def disk_bytes(path):
             allocated += st.st_blocks * 512
             apparent += st.st_size
     return allocated, apparent
+
+
+def _file_count(folder):
+    return sum(len(files) for _, _, files in os.walk(folder))
 
 
 def _median(values):
@@ -131,7 +138,7 @@ def storage(work, n_versions, quick):
         print(f"storage {label}: {n_versions} files {files_alloc / MB:.1f} MB on disk "
               f"({files_apparent / MB:.1f} MB apparent), registry {reg_alloc / MB:.1f} MB "
               f"({reg_apparent / MB:.1f} MB apparent, "
-              f"{sum(len(f) for _, _, f in os.walk(os.path.join(work, f'registry-{label}')))} files) "
+              f"{_file_count(os.path.join(work, f'registry-{label}'))} files) "
               f"({reg_alloc / files_alloc:.2f}x); a later version adds "
               f"{results[label]['later_new_bytes_median'] / MB:.2f} MB of "
               f"{results[label]['file_size_median'] / MB:.2f} MB", flush=True)
@@ -295,13 +302,20 @@ def search_latency(work, n_versions):
 
 # ---------------------------------------------------------------- report
 
+def _measured(section):
+    m = section.get("measured")
+    if not m:
+        return ""
+    return f"*Measured {m['date']}, load average {m['load_average']}.*\n"
+
+
 def render(results, machine, args):
     lines = [
         "# Registry benchmarks",
         "",
-        f"Measured by `bench/registry.py` on {machine['date']}: {machine['cpu']}, "
-        f"{machine['cores']} cores, {machine['memory_gib']} GiB, load average "
-        f"{machine['load_average']}; ark {machine['versions']['ark']}, scikit-learn "
+        f"Measured by `bench/registry.py` on {machine['cpu']}, {machine['cores']} cores, "
+        f"{machine['memory_gib']} GiB (a machine shared with other jobs: compare figures "
+        f"within one section); ark {machine['versions']['ark']}, scikit-learn "
         f"{machine['versions']['scikit-learn']}. Re-run with",
         "",
         "    PYTHONPATH=python:build/python /usr/bin/python3 bench/registry.py",
@@ -312,6 +326,7 @@ def render(results, machine, args):
         lines += [
             f"## Storage: one pipeline, the forest refit {s['versions']} times",
             "",
+            _measured(s),
             f"{s['versions']} versions of `Pipeline(ColumnTransformer(StandardScaler on 6 "
             f"numeric columns, OneHotEncoder on 3 string columns with 345 categories), "
             f"RandomForestClassifier({s['trees']} trees, max_depth 10))` fitted on "
@@ -320,7 +335,8 @@ def render(results, machine, args):
             f"(allocated blocks, as `du` counts them; the registry folder includes its "
             f"SQLite database).",
             "",
-            f"| artifacts | {s['versions']} separate .ark files | registry folder | registry / files "
+            f"| artifacts | {s['versions']} separate .ark files | registry folder "
+            "| registry / files "
             "| apparent sizes (files → registry) | median .ark file "
             "| median bytes added by a later version |",
             "|---|---|---|---|---|---|---|",
@@ -345,6 +361,7 @@ def render(results, machine, args):
         lines += [
             f"## Register of {r['model']} against a file copy",
             "",
+            _measured(r),
             "Medians of 3 runs, warm page cache. *copy* is `shutil.copyfile` + `fsync` of "
             "the same .ark file; *register* is `Registry.register(name, path)` into an empty "
             "registry (the whole file is checked, cut into pieces, each written and "
@@ -365,6 +382,7 @@ def render(results, machine, args):
         lines += [
             f"## Search over {s['versions']:,} versions",
             "",
+            _measured(s),
             f"{s['versions']:,} versions spread over {s['models']:,} models (tiny distinct "
             f"artifacts with metrics `f1` and `auc`, tags `team` and `batch`), populated in "
             f"{s['populate_s']:.0f} s by two processes on tmpfs (where fsync is free), then "
@@ -381,13 +399,28 @@ def render(results, machine, args):
                          f"| {q['offset']}+{q['max_results']} | {q['hits']} "
                          f"| {q['median_ms']:.2f} ms | {q['p99_ms']:.2f} ms |")
         lines.append("")
+    lines += [
+        "## Reading the figures",
+        "",
+        "- Storage on disk counts allocated blocks: every stored piece is its own file "
+        "(at least one 4 KiB block) under one of 256 folders, so many small pieces (a "
+        "compressed forest has several per tree) cost more on disk than their bytes; the "
+        "apparent sizes show the bytes themselves.",
+        "- A register writes each new piece durably (temporary file, fsync, rename, fsync "
+        "of the folder), so its time grows with the number of new pieces, not only with "
+        "bytes; registering a file whose pieces are all known only reads and hashes it.",
+        "- Search latency is that of the SQLite query the filter compiles to, plus about "
+        "10 µs per returned record in Python.",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--versions", type=int, default=100)
-    parser.add_argument("--search-versions", type=int, default=100_000)
+    parser.add_argument("--versions", type=int, default=None, help="default 100 (--quick: 10)")
+    parser.add_argument("--search-versions", type=int, default=None,
+                        help="default 100000 (--quick: 2000)")
     parser.add_argument("--skip-rf500", action="store_true")
     parser.add_argument("--skip-storage", action="store_true")
     parser.add_argument("--skip-search", action="store_true")
@@ -404,8 +437,10 @@ def main():
         with open(os.path.join(DOCS, "benchmarks_registry.md"), "w") as f:
             f.write(text)
         return
-    if args.quick:
-        args.versions, args.search_versions = 10, 2000
+    if args.versions is None:
+        args.versions = 10 if args.quick else 100
+    if args.search_versions is None:
+        args.search_versions = 2000 if args.quick else 100_000
 
     import persistence
 
@@ -422,11 +457,19 @@ def main():
             results["search"] = search_latency(args.work, args.search_versions)
     finally:
         shutil.rmtree(args.work, ignore_errors=True)
+    for section in results.values():
+        section["measured"] = {"date": machine["date"], "load_average": machine["load_average"]}
+    saved_path = os.path.join(OUT, "registry.json")
+    if not args.quick and os.path.exists(saved_path):
+        # Sections skipped in this run keep their last measured figures.
+        with open(saved_path) as f:
+            results = {**json.load(f)["results"], **results}
     text = render(results, machine, args)
     print()
     print(text)
     os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, "registry.json"), "w") as f:
+    name = "registry-quick.json" if args.quick else "registry.json"
+    with open(os.path.join(OUT, name), "w") as f:
         json.dump({"machine": machine, "results": results}, f, indent=1)
     if not args.quick:
         with open(os.path.join(DOCS, "benchmarks_registry.md"), "w") as f:

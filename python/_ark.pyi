@@ -115,8 +115,9 @@ def find_hist_predictor_defect(nodes: np.ndarray, fields: Sequence[int],
 # ---------------------------------------------------------------- registry
 # ark::registry::Registry (src/python/py_registry.cc); the Pythonic client is
 # ark.Registry (python/ark/_registry.py). Records are dicts:
-#   version: {"name", "version", "label", "description", "digest" ("sha256:<hex>"),
-#             "model_digest", "size", "new_bytes", "stage", "status" ("READY"/"DELETED"),
+#   version: {"name", "version", "label", "description", "digest" ("sha256:<hex>" of the
+#             manifest), "content_sha256" (of the whole file), "model_digest", "size",
+#             "new_bytes", "stage", "status" ("READY"/"DELETED"),
 #             "tags" (dict), "metrics" (dict of float), "metadata_json" (str),
 #             "aliases" (list), "data_fingerprint", "source_ref", "parent_version" (0: none),
 #             "created_by", "created_ms"}

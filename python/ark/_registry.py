@@ -74,7 +74,8 @@ class ModelVersion:
 
     name: str
     version: int
-    digest: str                # "sha256:<hex>": the .ark file's digest
+    digest: str                # "sha256:<hex>": the .ark file's digest (SHA-256 of its manifest)
+    content_sha256: str        # "sha256:<hex>" of the whole file's bytes
     model_digest: str          # "sha256:<hex>" of the model alone, "" if the file has none
     size: int                  # bytes of the .ark file
     new_bytes: int             # bytes this version added to the store (dedup)
@@ -108,6 +109,7 @@ class ModelVersion:
     def _from_record(cls, r):
         return cls(
             name=r["name"], version=r["version"], digest=r["digest"],
+            content_sha256=r["content_sha256"],
             model_digest=r["model_digest"], size=r["size"], new_bytes=r["new_bytes"],
             stage=r["stage"], status=r["status"], label=r["label"],
             description=r["description"], tags=dict(r["tags"]), metrics=dict(r["metrics"]),
@@ -442,9 +444,9 @@ class Registry:
                          "environment" as (only in a, only in b) package lists)}
         """
         va, vb = self.get_version(name, a), self.get_version(name, b)
-        fields = ("digest", "model_digest", "size", "stage", "status", "label", "description",
-                  "tags", "aliases", "data_fingerprint", "source_ref", "parent_version",
-                  "created_by", "created_at")
+        fields = ("digest", "content_sha256", "model_digest", "size", "stage", "status", "label",
+                  "description", "tags", "aliases", "data_fingerprint", "source_ref",
+                  "parent_version", "created_by", "created_at")
         metric_keys = sorted(set(va.metrics) | set(vb.metrics))
         ma, mb = _without_metrics(va.metadata), _without_metrics(vb.metadata)
         params_a = ma.get("estimator", {}).pop("params", {})

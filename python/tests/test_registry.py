@@ -134,6 +134,7 @@ def test_register_a_file_as_is(reg, tree, tmp_path, data):
     v = reg.register("tree", path, description="depth 4", tags={"team": "risk", "n": 4},
                      label="1.0.0", source_ref="git:abc123")
     assert v.digest == file_digest(path)
+    assert v.content_sha256 == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
     assert v.metrics == {"auc": 0.75}
     assert v.tags == {"team": "risk", "n": "4"}
     assert (v.description, v.label, v.source_ref) == ("depth 4", "1.0.0", "git:abc123")
@@ -144,6 +145,9 @@ def test_register_a_file_as_is(reg, tree, tmp_path, data):
         assert f.read() == path.read_bytes()
     X, _ = data
     np.testing.assert_array_equal(reg.load("tree", 1).predict(X), tree.predict(X))
+    # load keywords pass through: arrays stay views of the registry's cached file.
+    mapped = ark.load("models:/tree/1", registry=reg, mmap_mode="r", verify=True)
+    np.testing.assert_array_equal(mapped.predict(X), tree.predict(X))
 
 
 def test_file_with_estimator_only_options_is_refused(reg, tree, tmp_path):

@@ -59,12 +59,13 @@ py::dict VersionToDict(const reg::VersionInfo& v) {
   for (const std::string& alias : v.aliases) aliases.append(Text(alias));
   return py::dict("name"_a = Text(v.name), "version"_a = v.version, "label"_a = Text(v.label),
                   "description"_a = Text(v.description), "digest"_a = v.digest,
-                  "model_digest"_a = v.model_digest, "size"_a = v.size, "new_bytes"_a = v.new_bytes,
-                  "stage"_a = v.stage, "status"_a = v.status, "tags"_a = StringMap(v.tags),
-                  "metrics"_a = metrics, "metadata_json"_a = Text(v.metadata_json),
-                  "aliases"_a = aliases, "data_fingerprint"_a = v.data_fingerprint,
-                  "source_ref"_a = Text(v.source_ref), "parent_version"_a = v.parent_version,
-                  "created_by"_a = Text(v.created_by), "created_ms"_a = v.created_ms);
+                  "content_sha256"_a = v.content_sha256, "model_digest"_a = v.model_digest,
+                  "size"_a = v.size, "new_bytes"_a = v.new_bytes, "stage"_a = v.stage,
+                  "status"_a = v.status, "tags"_a = StringMap(v.tags), "metrics"_a = metrics,
+                  "metadata_json"_a = Text(v.metadata_json), "aliases"_a = aliases,
+                  "data_fingerprint"_a = v.data_fingerprint, "source_ref"_a = Text(v.source_ref),
+                  "parent_version"_a = v.parent_version, "created_by"_a = Text(v.created_by),
+                  "created_ms"_a = v.created_ms);
 }
 
 py::list VersionsToList(const std::vector<reg::VersionInfo>& versions) {

@@ -216,6 +216,8 @@ void RegistryImpl::Export(const std::string& name, const std::vector<int64_t>& v
 std::vector<VersionInfo> RegistryImpl::Import(const std::string& tar_path, const std::string& actor_in) {
   std::lock_guard<std::mutex> guard(mu_);
   const std::string actor = ResolveActor(actor_in);
+  // Shared from the start: gc (exclusive) would remove the scratch folder.
+  FolderLock lock(path_, /*exclusive=*/false);
   ScratchDir scratch(path_ + "/cache");
 
   // 1. Extract bundle.json and versions/<n>.ark, nothing else.
@@ -349,7 +351,6 @@ std::vector<VersionInfo> RegistryImpl::Import(const std::string& tar_path, const
   }
 
   // 3. Store the pieces, then commit every version at once.
-  FolderLock lock(path_, /*exclusive=*/false);
   size_t i = 0;
   for (const Json& rec : bundle["versions"]) {
     StorePieces(artifacts[i], &nvs[i]);

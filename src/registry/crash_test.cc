@@ -3,10 +3,13 @@
 // is whole or absent and gc reclaims the rest; several writer processes at
 // once lose nothing.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 
 #include "ark/format/error.h"
@@ -148,6 +151,40 @@ TEST(ConcurrencyTest, WritersInSeveralProcessesLoseNothing) {
   int registers = 0;
   for (const auto& e : reg->History("m")) registers += e.action == "register";
   EXPECT_EQ(registers, kProcs * kEach);
+}
+
+// A write the OS refuses (here EFBIG from RLIMIT_FSIZE, standing in for
+// ENOSPC) is a kIo error naming the registry; no version, no temporary left.
+TEST(DiskFullTest, RefusedWriteChangesNothing) {
+  TempDir dir;
+  const std::string root = dir.File("reg");
+  Registry::Open(root, true);
+  WriteArk(dir.File("big.ark"), {Ramp(200'000, 1)});  // 1.6 MB
+  const int status = InChild([&] {
+    std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit limit = {500'000, 500'000};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    auto reg = Registry::Open(root);
+    try {
+      reg->Register("m", dir.File("big.ark"), {});
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      if (e.code() != ErrorCode::kIo || msg.find(root) == std::string::npos) {
+        std::fprintf(stderr, "unexpected error: %s\n", msg.c_str());
+        return 2;
+      }
+      return 0;
+    }
+    return 3;  // registered beyond the limit?
+  });
+  ASSERT_EQ(status, 0);
+  auto reg = Registry::Open(root);
+  EXPECT_TRUE(reg->ListModels().empty());
+  EXPECT_TRUE(reg->History("").empty());
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root + "/blobs")) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+  }
+  EXPECT_NO_THROW(reg->Register("m", dir.File("big.ark"), {}));
 }
 
 }  // namespace

@@ -161,6 +161,12 @@ TEST_F(SearchTest, FiltersOrdersAndPages) {
   EXPECT_EQ(Ids("created > 0 AND created < '2100-01-01'").size(), 4u);
   EXPECT_EQ(Ids("metrics.nosuch > 0"), V{});
   EXPECT_EQ(Ids("", "metrics.auc DESC"), (V{"fraud/3", "fraud/2", "fraud/1", "churn/1"}));  // nulls last
+  EXPECT_EQ(Ids("", "metrics.auc DESC", 2, 2), (V{"fraud/1", "churn/1"}));  // across the nulls
+  EXPECT_EQ(Ids("", "metrics.auc DESC", 1, 3), (V{"churn/1"}));
+  EXPECT_EQ(Ids("", "metrics.auc DESC", 2, 4), V{});
+  EXPECT_EQ(Ids("", "metrics.auc, name DESC", 10), (V{"fraud/1", "fraud/2", "fraud/3", "churn/1"}));
+  EXPECT_EQ(Ids("metrics.f1 < 0.9 and metrics.f1 > 0.5", "metrics.f1 DESC"), (V{"fraud/2", "fraud/1"}));
+  EXPECT_EQ(Ids("metrics.f1 > 0.5 or name = 'churn'", "metrics.f1 DESC", 2), (V{"churn/1", "fraud/3"}));
   EXPECT_EQ(Ids("", "tags.team, version DESC"), (V{"churn/1", "fraud/3", "fraud/2", "fraud/1"}));
 }
 

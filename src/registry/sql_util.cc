@@ -32,7 +32,7 @@ void Db::Give(const std::string& sql, sqlite3_stmt* stmt) {
   sqlite3_clear_bindings(stmt);
   // Fixed statements are few; dynamic search SQL is not kept.
   if (cache_.size() < 256 && sql.find("json_extract") == std::string::npos &&
-      sql.rfind("SELECT v.id FROM versions v JOIN", 0) != 0) {
+      sql.rfind("SELECT v.id FROM ", 0) != 0) {
     cache_.emplace(sql, stmt);
   } else {
     sqlite3_finalize(stmt);

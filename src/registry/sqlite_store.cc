@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -537,27 +538,50 @@ class SqliteStore final : public MetadataStore {
     if (max_results < 0 || offset < 0) {
       throw Error(ErrorCode::kInvalidArgument, "max_results and offset must not be negative");
     }
-    SqlText q;
-    q.sql = "SELECT v.id FROM versions v JOIN models m ON m.id = v.model_id WHERE ";
-    q.sql += include_deleted ? "1" : "v.status = 'READY'";
-    if (filter != nullptr) {
-      q.sql += " AND (";
-      CompileFilter(*filter, &q);
-      q.sql += ")";
+    // Plans. (1) The first order term is a metric that a top-level AND term
+    // of the filter also constrains: walk that metric's index in order
+    // (versions lacking it cannot match) checking the rest per row; the scan
+    // stops after the page. (2) No filter and a metric first: the same walk,
+    // then the versions lacking the metric (they sort last). (3) Otherwise
+    // the filter's IN-lists drive and the matches are sorted.
+    const bool metric_first = !order.empty() && order[0].field.kind == FilterField::kMetric;
+    bool constrained = false;
+    if (filter != nullptr && metric_first) {
+      std::vector<const FilterExpr*> conjuncts;
+      if (filter->kind == FilterExpr::kAnd) {
+        for (const auto& c : filter->children) conjuncts.push_back(&c);
+      } else {
+        conjuncts.push_back(filter);
+      }
+      for (const FilterExpr* c : conjuncts) {
+        if (c->kind == FilterExpr::kCompare && c->field.kind == FilterField::kMetric &&
+            c->field.name == order[0].field.name && c->op != "!=" && c->op != "NOT IN") {
+          constrained = true;
+        }
+      }
     }
-    q.sql += " ORDER BY ";
-    for (const OrderTerm& term : order) {
-      CompileOrderKey(term.field, &q);
-      q.sql += term.descending ? " DESC NULLS LAST, " : " ASC NULLS LAST, ";
-    }
-    q.sql += "m.name, v.version LIMIT ? OFFSET ?";
-    q.binds.emplace_back(max_results);
-    q.binds.emplace_back(offset);
+    const std::string* driving =
+        metric_first && (constrained || filter == nullptr) ? &order[0].field.name : nullptr;
+    const SqlText walk = BuildSearch(filter, order, include_deleted, driving, false);
     return db_.Read([&] {
-      Stmt s(db_, q.sql);
-      for (size_t i = 0; i < q.binds.size(); ++i) s.Bind(static_cast<int>(i + 1), q.binds[i]);
-      std::vector<int64_t> ids;
-      while (s.Step()) ids.push_back(s.Int(0));
+      std::vector<int64_t> ids = RunIds(walk, max_results, offset);
+      if (driving != nullptr && !constrained && static_cast<int64_t>(ids.size()) < max_results) {
+        // Versions without the metric follow those with it.
+        int64_t with_metric = offset + static_cast<int64_t>(ids.size());
+        if (ids.empty() && offset > 0) {
+          SqlText count = BuildSearch(filter, {}, include_deleted, driving, false);
+          count.sql = "SELECT COUNT(*) FROM (" + count.sql + ")";
+          Stmt c(db_, count.sql);
+          for (size_t i = 0; i < count.binds.size(); ++i) c.Bind(static_cast<int>(i + 1), count.binds[i]);
+          c.Step();
+          with_metric = c.Int(0);
+        }
+        const SqlText rest = BuildSearch(filter, order, include_deleted, nullptr, true);
+        for (int64_t id : RunIds(rest, max_results - static_cast<int64_t>(ids.size()),
+                                 std::max<int64_t>(0, offset - with_metric))) {
+          ids.push_back(id);
+        }
+      }
       std::vector<VersionInfo> out;
       out.reserve(ids.size());
       for (int64_t id : ids) out.push_back(LoadVersion(id));
@@ -743,6 +767,56 @@ class SqliteStore final : public MetadataStore {
     return v;
   }
 
+  // The SELECT of a search, without LIMIT. `driving`: plan over metric
+  // `o` (see Search); `lacking_first_metric`: only versions without the
+  // first order term's metric.
+  SqlText BuildSearch(const FilterExpr* filter, const std::vector<OrderTerm>& order,
+                      bool include_deleted, const std::string* driving,
+                      bool lacking_first_metric) {
+    SqlText q;
+    if (driving != nullptr) {
+      q.sql = "SELECT v.id FROM metrics o CROSS JOIN versions v CROSS JOIN models m"
+              " WHERE o.key = ? AND v.id = o.version_id AND m.id = v.model_id AND ";
+      q.binds.emplace_back(*driving);
+    } else {
+      q.sql = "SELECT v.id FROM versions v JOIN models m ON m.id = v.model_id WHERE ";
+    }
+    q.sql += include_deleted ? "1" : "v.status = 'READY'";
+    if (lacking_first_metric) {
+      q.sql += " AND NOT EXISTS (SELECT 1 FROM metrics WHERE version_id = v.id AND key = ?)";
+      q.binds.emplace_back(order.at(0).field.name);
+    }
+    if (filter != nullptr) {
+      q.sql += " AND (";
+      CompileFilter(*filter, driving, &q);
+      q.sql += ")";
+    }
+    if (order.empty() && driving != nullptr) return q;  // for COUNT(*)
+    q.sql += " ORDER BY ";
+    for (size_t i = lacking_first_metric ? 1 : 0; i < order.size(); ++i) {
+      const OrderTerm& term = order[i];
+      if (i == 0 && driving != nullptr) {
+        q.sql += "o.value";
+      } else {
+        CompileOrderKey(term.field, &q);
+      }
+      q.sql += term.descending ? " DESC NULLS LAST, " : " ASC NULLS LAST, ";
+    }
+    q.sql += "m.name, v.version";
+    return q;
+  }
+
+  std::vector<int64_t> RunIds(const SqlText& q, int64_t limit, int64_t offset) {
+    Stmt s(db_, q.sql + " LIMIT ? OFFSET ?");
+    size_t i = 0;
+    for (; i < q.binds.size(); ++i) s.Bind(static_cast<int>(i + 1), q.binds[i]);
+    s.Bind(static_cast<int>(i + 1), limit);
+    s.Bind(static_cast<int>(i + 2), offset);
+    std::vector<int64_t> ids;
+    while (s.Step()) ids.push_back(s.Int(0));
+    return ids;
+  }
+
   // ---- filter -> SQL, user values always bound ----
 
   static const char* ColumnSql(const std::string& name) {
@@ -804,13 +878,16 @@ class SqliteStore final : public MetadataStore {
     BindValue(values.at(0), q);
   }
 
-  static void CompileFilter(const FilterExpr& e, SqlText* q) {
+  // `driving`: the metric whose row is `o` in a metric-driven plan (else
+  // null); terms on it read o.value, other metric and tag terms become
+  // correlated EXISTS checks instead of IN-lists.
+  static void CompileFilter(const FilterExpr& e, const std::string* driving, SqlText* q) {
     if (e.kind != FilterExpr::kCompare) {
       const char* joiner = e.kind == FilterExpr::kAnd ? " AND " : " OR ";
       for (size_t i = 0; i < e.children.size(); ++i) {
         if (i > 0) q->sql += joiner;
         q->sql += "(";
-        CompileFilter(e.children[i], q);
+        CompileFilter(e.children[i], driving, q);
         q->sql += ")";
       }
       return;
@@ -827,8 +904,14 @@ class SqliteStore final : public MetadataStore {
       case FilterField::kMetric:
       case FilterField::kTag: {
         const bool metric = f.kind == FilterField::kMetric;
-        q->sql += metric ? "v.id IN (SELECT version_id FROM metrics WHERE key = ? AND "
-                         : "v.id IN (SELECT version_id FROM version_tags WHERE key = ? AND ";
+        if (metric && driving != nullptr && f.name == *driving) {
+          Predicate("o.value", e.op, e.values, q);
+          return;
+        }
+        const char* table = metric ? "metrics" : "version_tags";
+        q->sql += driving != nullptr
+                      ? std::string("EXISTS (SELECT 1 FROM ") + table + " WHERE version_id = v.id AND key = ? AND "
+                      : std::string("v.id IN (SELECT version_id FROM ") + table + " WHERE key = ? AND ";
         q->binds.emplace_back(f.name);
         Predicate("value", e.op, e.values, q);
         q->sql += ")";
