@@ -111,3 +111,63 @@ def find_tree_defect(nodes: np.ndarray, fields: Sequence[int], n_features: int,
 def find_hist_predictor_defect(nodes: np.ndarray, fields: Sequence[int],
                                bitset_rows: int) -> Optional[str]:
     """Checks HistGradientBoosting predictor node records; None, or what is wrong."""
+
+# ---------------------------------------------------------------- registry
+# ark::registry::Registry (src/python/py_registry.cc); the Pythonic client is
+# ark.Registry (python/ark/_registry.py). Records are dicts:
+#   version: {"name", "version", "label", "description", "digest" ("sha256:<hex>" of the
+#             manifest), "content_sha256" (of the whole file), "model_digest", "size",
+#             "new_bytes", "stage", "status" ("READY"/"DELETED"),
+#             "tags" (dict), "metrics" (dict of float), "metadata_json" (str),
+#             "aliases" (list), "data_fingerprint", "source_ref", "parent_version" (0: none),
+#             "created_by", "created_ms"}
+#   model:   {"name", "description", "tags", "aliases" (alias -> version),
+#             "latest_version" (0: none), "created_ms", "updated_ms"}
+#   event:   {"id", "time_ms", "actor", "action", "model", "version" (0: the model),
+#             "before", "after" (JSON text), "reason"}
+# Version 0 in set_tag / delete_tag / set_description / delete means the model.
+# The GIL is released around every call; failures raise the FormatError subclasses.
+
+class Registry:
+    def __init__(self, path: str, create: bool = False) -> None: ...
+    @staticmethod
+    def default_path() -> str:
+        """$ARK_REGISTRY, else ./ark-registry."""
+    def close(self) -> None: ...
+    closed: bool
+    def register(self, name: str, ark_path: str, description: str = "",
+                 tags: dict[str, str] = ..., label: str = "", source_ref: str = "",
+                 data_fingerprint: str = "", parent_version: int = 0, actor: str = "") -> dict: ...
+    def list_models(self) -> list[dict]: ...
+    def get_model(self, name: str) -> dict: ...
+    def list_versions(self, name: str, include_deleted: bool = False) -> list[dict]: ...
+    def get_version(self, name: str, version: int) -> dict: ...
+    def resolve(self, uri: str) -> dict:
+        """A models:/ URI -> its live version."""
+    def set_alias(self, name: str, alias: str, version: int, reason: str = "",
+                  actor: str = "") -> None: ...
+    def delete_alias(self, name: str, alias: str, reason: str = "", actor: str = "") -> None: ...
+    def set_stage(self, name: str, version: int, stage: str, archive_existing: bool = False,
+                  reason: str = "", actor: str = "") -> None: ...
+    def set_tag(self, name: str, version: int, key: str, value: str, actor: str = "") -> None: ...
+    def delete_tag(self, name: str, version: int, key: str, actor: str = "") -> None: ...
+    def set_description(self, name: str, version: int, description: str,
+                        actor: str = "") -> None: ...
+    def delete(self, name: str, version: int = 0, reason: str = "", actor: str = "") -> None: ...
+    def gc(self) -> dict:
+        """{"pieces_removed", "bytes_freed"}"""
+    def search(self, filter: str = "", order_by: str = "", max_results: int = 100,
+               offset: int = 0, include_deleted: bool = False) -> list[dict]: ...
+    def history(self, name: str = "", limit: int = 0) -> list[dict]:
+        """Audit events, oldest first ("" : every model)."""
+    def get(self, name: str, version: int, out_path: str) -> None:
+        """Writes the version's .ark file atomically, digest checked."""
+    def materialize(self, name: str, version: int) -> str:
+        """Path of a checked copy under the registry's cache/."""
+    def export(self, name: str, versions: Sequence[int], tar_path: str) -> None: ...
+    def import_bundle(self, tar_path: str, actor: str = "") -> list[dict]: ...
+
+def parse_model_uri(uri: str) -> dict:
+    """{"name", "version" (0 unless /<n>), "alias", "stage", "latest"};
+    InvalidArgumentError when malformed."""
+def is_model_uri(text: str) -> bool: ...

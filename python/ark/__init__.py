@@ -8,6 +8,8 @@
     ark.get_untrusted_types("model.ark")             # read from the manifest alone
     model = ark.load("model.ark", trusted=["mypkg.MyTransformer"])
     ark.info("model.ark")                            # metadata as a dict
+    reg = ark.Registry("./models"); reg.register("fraud", model)   # versioned registry
+    model = ark.load("models:/fraud@production")     # or /3, /Production, /latest
     data = ark.dumps(model); model = ark.loads(data)
 
 Loading never unpickles, evals or imports a module that is not trusted:
@@ -20,7 +22,8 @@ import os
 
 import _ark
 
-from . import _trust
+from . import _registry, _trust
+from ._registry import AuditEvent, ModelVersion, RegisteredModel, Registry  # noqa: F401
 from ._rebuild import Rebuilder
 from .errors import ForbiddenTypeError, InvalidObjectError
 from ._walk import Walker
@@ -49,6 +52,7 @@ from .errors import (  # noqa: F401  (re-exported)
 
 __all__ = [
     "dump", "dumps", "load", "loads", "info", "get_untrusted_types",
+    "Registry", "ModelVersion", "RegisteredModel", "AuditEvent",
     "ArkError", "FormatError", "UntrustedTypeError", "ForbiddenTypeError", "UnstorableObjectError",
     "InvalidObjectError", "ValidationError", "VersionMismatchError", "InconsistentVersionWarning",
 ]
@@ -199,8 +203,9 @@ def _check_validation_section(validation, reader):
 
 
 def load(path_or_file, *, trusted=None, mmap_mode=None, validate=True,
-         allow_version_mismatch=False, verify=False):
-    """Loads an object written by dump().
+         allow_version_mismatch=False, verify=False, registry=None):
+    """Loads an object written by dump(), or a registered version named by a
+    models:/ URI (models:/<name>/<version>, @<alias>, /<stage>, /latest).
 
     trusted: names (as listed by get_untrusted_types) to trust beyond the
         defaults: scikit-learn, numpy, scipy's data types, a few builtins.
@@ -216,11 +221,17 @@ def load(path_or_file, *, trusted=None, mmap_mode=None, validate=True,
         rest of a load). The manifest's digest and the structure of every
         array ark hands to compiled code are always checked; digests do not
         protect against a hostile file, whose author recomputes them.
+    registry: for models:/ URIs, the registry (an ark.Registry or its path);
+        default $ARK_REGISTRY, else ./ark-registry.
 
     Raises UntrustedTypeError listing every untrusted name at once,
     InvalidObjectError for malformed or inconsistent contents, FormatError
     (and subclasses) for files that are not valid .ark files.
     """
+    if _registry.is_model_uri(path_or_file):
+        return _registry.load_uri(path_or_file, registry, trusted=trusted, mmap_mode=mmap_mode,
+                                  validate=validate,
+                                  allow_version_mismatch=allow_version_mismatch, verify=verify)
     reader, label = _open(path_or_file, verify)
     return _read(reader, label, trusted, mmap_mode, validate, allow_version_mismatch)
 

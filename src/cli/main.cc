@@ -13,6 +13,7 @@
 #include "ark/format/limits.h"
 #include "commands.h"
 #include "predict.h"
+#include "registry_cmd.h"
 
 namespace {
 
@@ -38,6 +39,7 @@ int Main(int argc, char** argv) {
                   "  ark inspect model.ark --json    the same, for scripts\n"
                   "  ark verify model.ark            check every checksum\n"
                   "  ark predict model.ark --input rows.csv   predict natively, no Python\n"
+                  "  ark registry --help             versioned registry, models:/ URIs\n"
                   "\nRun 'ark COMMAND --help' for the options of a command.\n\n") +
       ark::cli::kExitCodeHelp);
 
@@ -47,6 +49,10 @@ int Main(int argc, char** argv) {
   CLI::App* verify = ark::cli::AddVerifyCommand(app, verify_options);
   ark::cli::PredictOptions predict_options;
   CLI::App* predict = ark::cli::AddPredictCommand(app, predict_options);
+  ark::cli::RegistryOptions registry_options;
+  CLI::App* registry = ark::cli::AddRegistryCommand(app, registry_options);
+  predict->fallthrough();  // `--registry PATH` after a models:/ URI
+  verify->fallthrough();
 
   try {
     app.parse(argc, argv);
@@ -58,6 +64,7 @@ int Main(int argc, char** argv) {
   if (inspect->parsed()) return ark::cli::RunInspect(inspect_options);
   if (verify->parsed()) return ark::cli::RunVerify(verify_options);
   if (predict->parsed()) return ark::cli::RunPredict(predict_options);
+  if (registry->parsed()) return ark::cli::RunRegistry(registry_options);
   std::cerr << "ark: no command given; run 'ark --help'\n";
   return ark::cli::kExitUsage;
 }

@@ -12,6 +12,7 @@
 #include "ark/runtime/csv.h"
 #include "ark/runtime/model.h"
 #include "commands.h"
+#include "registry_cmd.h"
 
 namespace ark::cli {
 namespace {
@@ -188,7 +189,7 @@ void Score(const runtime::Model& model, Method method, const PredictOptions& opt
 CLI::App* AddPredictCommand(CLI::App& app, PredictOptions& options) {
   CLI::App* cmd = app.add_subcommand(
       "predict", "Score rows with the model natively (no Python), exactly as scikit-learn would");
-  cmd->add_option("file", options.path, "The .ark model")->required();
+  cmd->add_option("file", options.path, "The .ark model, or a models:/ URI of the registry")->required();
   cmd->add_option(
          "-i,--input", options.input,
          "Rows to score: CSV with a header, .json (records or arrays) or .jsonl; '-' for stdin")
@@ -227,7 +228,7 @@ int RunPredict(const PredictOptions& options) {
 
     runtime::ModelOptions model_options;
     model_options.threads = options.threads < 1 ? 1 : options.threads;
-    const auto model = runtime::Model::Open(options.path, model_options);
+    const auto model = runtime::Model::Open(ResolveModelPath(options.path), model_options);
     if (!model->Supports(method)) {
       throw Error(ErrorCode::kInvalidArgument, std::string("the model (") + model->description() +
                                                    ") has no " + runtime::MethodName(method));

@@ -17,6 +17,7 @@
 #include "ark/runtime/model.h"
 #include "ark/runtime/validation.h"
 #include "commands.h"
+#include "registry_cmd.h"
 
 namespace ark::cli {
 namespace {
@@ -172,7 +173,7 @@ constexpr char kVerifyHelp[] =
 CLI::App* AddVerifyCommand(CLI::App& app, VerifyOptions& options) {
   CLI::App* cmd =
       app.add_subcommand("verify", "Check a file's integrity: structure, tree and every SHA-256");
-  cmd->add_option("file", options.path, "The .ark file to check")->required()->type_name("FILE");
+  cmd->add_option("file", options.path, "The .ark file to check, or a models:/ URI")->required()->type_name("FILE");
   cmd->add_flag("--json", options.json,
                 "Print one JSON object {file, ok, error | blob_count, file_size, digests,\n"
                 "validation}");
@@ -190,7 +191,7 @@ CLI::App* AddVerifyCommand(CLI::App& app, VerifyOptions& options) {
 int RunVerify(const VerifyOptions& options) {
   try {
     // Verify everything once, explicitly, rather than again on access.
-    auto reader = OpenArk(options.path, /*verify_on_access=*/false);
+    auto reader = OpenArk(ResolveModelPath(options.path), /*verify_on_access=*/false);
     model::FromJsonText(reader->root_json_text(), reader->blobs().size());
 
     const bool show_progress = !options.quiet && !options.json && isatty(STDERR_FILENO) &&

@@ -19,6 +19,24 @@
 // registry at once: writers serialise on SQLite's lock (busy timeout), each
 // operation re-reads what it changes inside its transaction.
 //
+// Gc rule: Gc holds registry.lock exclusively while Register, Import, Get and
+// Materialize hold it shared, so it never runs beside a registration whose
+// pieces are written but not yet committed; it removes a piece only when no
+// READY version references it and the file is older than the gc's start
+// (a registration that finds a piece already there refreshes its mtime).
+//
+// Fault injection (crash tests): with $ARK_REGISTRY_CRASH_AT=n, the n-th crash
+// point this process reaches calls _exit(86). The points, in order of use:
+//   "after piece written"     Register / Import, after each piece is stored
+//                             (written or found already present)
+//   "before commit"           every write transaction, just before COMMIT
+//                             (register, alias, stage, tag, describe, delete,
+//                             import, and gc's audit record)
+//   "after commit"            every write transaction, just after COMMIT
+//   "gc: after a piece removed"  Gc, after each piece file is unlinked
+// A crash at any of them leaves each version whole or absent; stray pieces
+// and temporaries are reclaimed by the next Gc.
+//
 // Errors: every call throws ark::Error with a message naming what is wrong
 // (unknown model or version, invalid name, alias on a deleted version,
 // corrupt artifact, I/O such as a full disk); a failed call changes nothing.
@@ -54,7 +72,8 @@ struct VersionInfo {
   int64_t version = 0;
   std::string label;        // optional semantic-version label, "" when none
   std::string description;
-  std::string digest;       // "sha256:<hex>" of the .ark file (its manifest digest)
+  std::string digest;       // "sha256:<hex>": the .ark file digest (SHA-256 of its manifest)
+  std::string content_sha256;  // "sha256:<hex>" of the whole file's bytes (checked on Get)
   std::string model_digest; // "sha256:<hex>" of the model (metadata excluded), "" if absent
   uint64_t size = 0;        // bytes of the .ark file
   uint64_t new_bytes = 0;   // bytes this version added to storage
@@ -76,7 +95,7 @@ struct AuditEvent {
   int64_t id = 0;
   int64_t time_ms = 0;
   std::string actor;
-  std::string action;  // register, alias, unalias, stage, tag, untag, describe, delete, import, ...
+  std::string action;  // create, register, import, alias, unalias, stage, tag, untag, describe, delete, gc
   std::string model;
   int64_t version = 0;  // 0 when the event is about the model
   std::string before;   // JSON text (null when nothing before)
@@ -103,7 +122,11 @@ struct SearchOptions {
 };
 
 // A parsed models:/ URI: models:/<name>/<version>, models:/<name>@<alias>,
-// models:/<name>/<stage>, models:/<name>/latest.
+// models:/<name>/<stage> (any case; the newest live version in that stage),
+// models:/<name>/latest (the newest live version).
+// Names: models [A-Za-z0-9][A-Za-z0-9._-]{0,127}; aliases likewise, but not
+// all digits, not "latest" (any case), not a stage name as spelled
+// ("production" is a fine alias; "Production" is a stage).
 struct ModelUri {
   std::string name;
   int64_t version = 0;  // set for /<version>
@@ -124,8 +147,12 @@ class Registry {
   static std::string DefaultPath();
   virtual ~Registry() = default;
 
-  // Registers `ark_path` (a valid .ark file; checked whole) as the next
-  // version of `name`, creating the model on first use.
+  // Registers `ark_path` (a valid .ark file; checked whole: structure, every
+  // blob checksum, digests) as the next version of `name`, creating the model
+  // on first use (or reviving a deleted one; numbers are never reused).
+  // Metrics (numbers of metadata.metrics, nested keys joined by '.'), the
+  // description, tags and the training-data fingerprint (X_sha256) come from
+  // the artifact's metadata unless `options` gives them.
   virtual VersionInfo Register(const std::string& name, const std::string& ark_path,
                                const RegisterOptions& options) = 0;
 
@@ -155,7 +182,9 @@ class Registry {
                               const std::string& description, const std::string& actor = "") = 0;
 
   // Marks a version deleted (its aliases are removed, audited); its pieces
-  // are reclaimed by Gc once no live version uses them. version 0: the whole model.
+  // are reclaimed by Gc once no live version uses them. version 0: the whole
+  // model (hidden from ListModels / GetModel until registered again).
+  // Tags, descriptions, aliases and stages of a deleted version cannot change.
   virtual void Delete(const std::string& name, int64_t version, const std::string& reason = "",
                       const std::string& actor = "") = 0;
   struct GcResult {
@@ -177,8 +206,12 @@ class Registry {
   // with their metadata, tags, aliases and stages.
   virtual void Export(const std::string& name, const std::vector<int64_t>& versions,
                       const std::string& tar_path) = 0;
-  // Imports a bundle; every artifact's digest is checked before anything is
-  // committed. Returns the versions created.
+  // Imports a bundle; every artifact is checked whole, and its digest and
+  // SHA-256 against bundle.json, before anything is committed. On a name
+  // clash the versions get the next free numbers; each carries the tag
+  // ark.source_version = its number in the bundle. Aliases already taken
+  // in this registry stay where they are. Returns the versions created, in
+  // bundle order.
   virtual std::vector<VersionInfo> Import(const std::string& tar_path,
                                           const std::string& actor = "") = 0;
 };
