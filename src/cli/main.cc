@@ -12,7 +12,9 @@
 
 #include "ark/format/limits.h"
 #include "commands.h"
+#include "convert.h"
 #include "predict.h"
+#include "scan.h"
 
 namespace {
 
@@ -38,6 +40,8 @@ int Main(int argc, char** argv) {
                   "  ark inspect model.ark --json    the same, for scripts\n"
                   "  ark verify model.ark            check every checksum\n"
                   "  ark predict model.ark --input rows.csv   predict natively, no Python\n"
+                  "  ark convert model.joblib model.ark       convert a pickle/joblib file safely\n"
+                  "  ark scan models/ --json          check pickles for code they would run\n"
                   "\nRun 'ark COMMAND --help' for the options of a command.\n\n") +
       ark::cli::kExitCodeHelp);
 
@@ -47,6 +51,10 @@ int Main(int argc, char** argv) {
   CLI::App* verify = ark::cli::AddVerifyCommand(app, verify_options);
   ark::cli::PredictOptions predict_options;
   CLI::App* predict = ark::cli::AddPredictCommand(app, predict_options);
+  ark::cli::ScanOptions scan_options;
+  CLI::App* scan = ark::cli::AddScanCommand(app, scan_options);
+  ark::cli::ConvertOptions convert_options;
+  CLI::App* convert = ark::cli::AddConvertCommand(app, convert_options);
 
   try {
     app.parse(argc, argv);
@@ -58,6 +66,8 @@ int Main(int argc, char** argv) {
   if (inspect->parsed()) return ark::cli::RunInspect(inspect_options);
   if (verify->parsed()) return ark::cli::RunVerify(verify_options);
   if (predict->parsed()) return ark::cli::RunPredict(predict_options);
+  if (scan->parsed()) return ark::cli::RunScan(scan_options);
+  if (convert->parsed()) return ark::cli::RunConvert(convert_options);
   std::cerr << "ark: no command given; run 'ark --help'\n";
   return ark::cli::kExitUsage;
 }

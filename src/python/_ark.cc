@@ -10,6 +10,7 @@
 namespace ark::python {
 void RegisterChecks(py::module_& m);  // py_checks.cc
 void RegisterTreeCodec(py::module_& m);  // py_tree_codec.cc
+void RegisterPickle(py::module_& m);  // py_pickle.cc
 }  // namespace ark::python
 
 PYBIND11_MODULE(_ark, m) {
@@ -25,4 +26,5 @@ PYBIND11_MODULE(_ark, m) {
   ark::python::RegisterReader(m);
   ark::python::RegisterChecks(m);
   ark::python::RegisterTreeCodec(m);
+  ark::python::RegisterPickle(m);
 }

@@ -15,11 +15,39 @@
 // compressed with zlib, gzip, bz2, lzma or xz (joblib's `compress=`); the
 // codec is detected from the content, never from the file name.
 //
+// Semantics follow CPython's pure-Python unpickler (Lib/pickle.py, 3.11):
+//   - Names: for protocols < 3 the Python 2 names Python 3 renames
+//     (fix_imports: copy_reg, __builtin__, ...) are reported renamed, as
+//     the names Python 3 would import.
+//   - STRING / BINSTRING / SHORT_BINSTRING (Python 2 str) give kBytes.
+//   - None, True and False are one shared node each.
+//   - READONLY_BUFFER on a kBuffer or kByteArray gives a new node with
+//     `readonly` set; on kBytes it is a no-op.
+//   - BUILD, APPEND(S), SETITEM(S), ADDITEMS on a kGlobal, kPersistentId or
+//     kBuffer (an object Python would have to import or be handed) are
+//     recorded on it and listed in `unfollowable`. On other kinds where
+//     Python would fail (APPEND to a tuple, BUILD with state on an int) the
+//     reader fails.
+//   - An operand may not straddle the end of a FRAME (pickle.py's rule).
+//   - Protocol-0 numbers are strict: INT, LONG, GET, PUT take an optional
+//     sign and decimal digits only; FLOAT what Python's repr writes.
+//   - Nothing may follow STOP (kBadManifest): joblib writes its arrays
+//     between opcodes, so trailing bytes are damage or a second pickle a
+//     loop of pickle.load would run unseen.
+//
 // Untrusted input is the normal case: every length is checked against the
 // bytes left, the memo, stack and graph sizes are bounded (PickleLimits), and
-// a truncated, malformed, cyclic-where-impossible or oversized pickle throws
-// ark::Error (kTruncated, kBadManifest, kLimitExceeded, kCodecError,
-// kUnsupported) - never a crash, a hang or an allocation sized by the file.
+// a truncated, malformed or oversized pickle throws ark::Error - never a
+// crash, a hang or an allocation sized by the file. The message names the
+// opcode and its offset ("pickle: BINGET of memo key 7 not defined at offset
+// 0x1f2"). Codes: kTruncated (the stream or an operand ends early),
+// kBadManifest (malformed: stack underflow, MARK misuse, unknown opcode,
+// missing memo key, bad UTF-8 or number text, data after STOP),
+// kLimitExceeded (PickleLimits; a LONG1/LONG4 over 8192 bytes),
+// kSizeOverflow (a joblib array's byte size overflows), kCodecError (a bad
+// compressed stream), kUnsupported (protocol > 5, lz4 or joblib < 0.9.3
+// files, joblib array bytes inside a pickle frame), kIo (ReadPickleFile).
+// Parsing never recurses on the input's nesting depth.
 //
 // Thread safety: the functions are reentrant; a PickleGraph is immutable
 // after it is returned and may be read from several threads.
@@ -40,7 +68,8 @@ enum class PickleKind : uint8_t {
   kNone,
   kBool,       // int_value 0 / 1
   kInt,        // fits int64: int_value
-  kBigInt,     // LONG1 / LONG4 / protocol-0 long beyond int64: text = decimal digits ("-" first if negative)
+  kBigInt,     // LONG1 / LONG4 / protocol-0 long beyond int64: text = decimal digits ("-" first if
+               // negative)
   kFloat,      // float_value
   kString,     // text (UTF-8; protocol-0 escapes decoded)
   kBytes,      // data (SHORT_BINBYTES, BINBYTES, BINBYTES8, protocol-0/1 BINSTRING read as bytes)
@@ -50,7 +79,9 @@ enum class PickleKind : uint8_t {
   kDict,       // items: key, value, key, value, ...
   kSet,        // items (EMPTY_SET + ADDITEMS)
   kFrozenSet,  // items
-  kGlobal,     // module, name (GLOBAL, STACK_GLOBAL, INST/OBJ class operands)
+  kGlobal,     // module, name (GLOBAL, STACK_GLOBAL, INST/OBJ class operands);
+               // "<computed>" for a STACK_GLOBAL part that is not a string
+               // literal; EXT1/2/4: module "<extension>", name = the code
   kCall,       // an object pickle would create by a call; see PickleNode
   kBuffer,     // protocol 5 out-of-band buffer: int_value = its index, readonly flag
   kPersistentId,  // PERSID / BINPERSID: items[0] = the id (joblib never writes these)
@@ -84,13 +115,16 @@ struct PickleNode {
   NodeId kwargs = kNoNode;    // NEWOBJ_EX only: a kDict
   // BUILD states applied, in order (usually zero or one).
   std::vector<NodeId> states;
-  // APPEND(S) and SETITEM(S) applied to this object (list / dict subclasses):
+  // APPEND(S) / ADDITEMS and SETITEM(S) applied to this object (list, set
+  // and dict subclasses):
   std::vector<NodeId> list_items;
   std::vector<NodeId> dict_items;  // key, value, key, value, ...
 
   // joblib NumpyArrayWrapper (a kCall whose class is
   // joblib.numpy_pickle.NumpyArrayWrapper): the array bytes joblib wrote
-  // after the BUILD, a view into PickleGraph::source. Empty when none.
+  // after the BUILD, a view into PickleGraph::source. data() is null when
+  // none was read; an array of no elements gives an empty view whose data()
+  // is not null.
   std::string_view inline_data;
   // For an object-dtype array joblib writes a nested pickle instead: its root
   // node in this same graph, or kNoNode.
@@ -112,17 +146,23 @@ struct GlobalUse {
 };
 
 struct PickleGraph {
-  // The decompressed bytes; every string_view above points into it.
+  // The decompressed bytes; every string_view above points into it, or into
+  // `decoded`.
   std::shared_ptr<const std::string> source;
+  // Payloads that do not appear verbatim in `source` (a protocol-0 STRING
+  // with escapes): PickleNode::data of such a node points into one of these.
+  // Shared, so that copies of the graph keep their views valid.
+  std::vector<std::shared_ptr<const std::string>> decoded;
   std::vector<PickleNode> nodes;
   NodeId root = kNoNode;
-  int protocol = 0;            // from PROTO (0 when absent)
-  std::string compression;     // "" (none), "zlib", "gzip", "bz2", "lzma", "xz"
-  bool joblib = false;         // a NumpyArrayWrapper was seen
+  int protocol = 0;         // from PROTO (0 when absent)
+  std::string compression;  // "" (none), "zlib", "gzip", "bz2", "lzma", "xz"
+  bool joblib = false;      // a NumpyArrayWrapper was seen
   std::vector<GlobalUse> globals;
   // Reasons the reader could not fully follow the stream without executing
   // it (e.g. "STACK_GLOBAL with a computed name at 0x1a2"). Non-empty means
-  // the scanner reports the file dangerous.
+  // the scanner reports the file dangerous. At most 1000 reasons are listed,
+  // then one "... and more" line.
   std::vector<std::string> unfollowable;
 
   const PickleNode& at(NodeId id) const { return nodes.at(id); }
