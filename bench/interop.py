@@ -225,9 +225,9 @@ def write_doc(record):
     for name, seconds in record["phases_s"].items():
         lines.append(f"| {name} | {seconds:.3f} s |")
     lines += ["", "The SHA-256 of the source runs on a second thread during the conversion; "
-              "the rebuild's cost is mostly scikit-learn's `Tree.__setstate__` copying the "
-              "node arrays (as `joblib.load` does too); the write hashes every blob and fsyncs "
-              "before the atomic rename.", ""]
+              "the write hashes every blob and fsyncs before the atomic rename. The steps "
+              "are timed one by one; on a shared machine their sum and the end-to-end median "
+              "differ.", ""]
     sizes = record["converted_sizes"]
     lines += [
         f"Converted files: {sizes['ark'] / MB:.1f} MB uncompressed, {sizes['ark zstd'] / MB:.1f} MB "

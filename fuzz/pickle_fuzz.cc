@@ -225,8 +225,12 @@ int main(int argc, char** argv) {
   int failures = 0, checked = 0;
   for (const fs::path& path : files) {
     std::ifstream in(path, std::ios::binary);
+    if (!in.is_open()) {
+      std::fprintf(stderr, "pickle_corpus_test: cannot open %s\n", path.c_str());
+      return 2;
+    }
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in && !in.eof()) {
+    if (in.bad()) {
       std::fprintf(stderr, "pickle_corpus_test: cannot read %s\n", path.c_str());
       return 2;
     }

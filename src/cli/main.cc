@@ -41,7 +41,7 @@ int Main(int argc, char** argv) {
                   "  ark verify model.ark            check every checksum\n"
                   "  ark predict model.ark --input rows.csv   predict natively, no Python\n"
                   "  ark convert model.joblib model.ark       convert a pickle/joblib file safely\n"
-                  "  ark scan models/ --json          check pickles for code they would run\n"
+                  "  ark scan models/ --json                  check pickles for code they would run\n"
                   "\nRun 'ark COMMAND --help' for the options of a command.\n\n") +
       ark::cli::kExitCodeHelp);
 

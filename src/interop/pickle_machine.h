@@ -25,6 +25,7 @@
 
 #include "ark/format/error.h"
 #include "ark/interop/pickle.h"
+#include "pickle_opcodes.h"
 
 namespace ark::interop {
 
@@ -120,9 +121,5 @@ class PickleMachine {
   std::vector<size_t> marks_;  // stack sizes at each MARK
   std::unordered_map<uint64_t, NodeId> memo_;
 };
-
-// Name of an opcode byte ("BINPUT"), or "unknown opcode 0xNN".
-std::string PickleOpName(uint8_t op);
-std::string HexOffset(uint64_t offset);
 
 }  // namespace ark::interop

@@ -617,6 +617,12 @@ TEST(PickleReaderOpcodes, FixImportsOnlyBelowProtocol3) {
             "copyreg._reconstructor");
   EXPECT_EQ(Read("\x80\x03\x63\x63opy_reg\n_reconstructor\n."s).GlobalName(0),
             "copy_reg._reconstructor");
+  // Exactly Python's renames: exceptions.ValueError is a builtin, but
+  // exceptions.eval stays what Python would try (and fail) to import.
+  EXPECT_EQ(Read("cexceptions\nValueError\n."s).GlobalName(0), "builtins.ValueError");
+  EXPECT_EQ(Read("cexceptions\nStandardError\n."s).GlobalName(0), "builtins.Exception");
+  EXPECT_EQ(Read("cexceptions\neval\n."s).GlobalName(0), "exceptions.eval");
+  EXPECT_EQ(Read("ccommands\ngetoutput\n."s).GlobalName(0), "subprocess.getoutput");
 }
 
 TEST(PickleReaderOpcodes, Framing) {

@@ -294,6 +294,23 @@ TEST(ScanBytes, APickleHiddenAfterStopIsScannedAndReported) {
             Verdict::kUnreadable);
 }
 
+TEST(ScanBytes, EveryFlippedByteGivesAReportNeverACrash) {
+  for (const char* name : {"logreg_p4.pkl", "logreg_p0.pkl"}) {
+    const auto whole = Slurp(TestData(name));
+    for (size_t at = 0; at < whole->size(); ++at) {
+      for (const char value : {'\x00', '\xff', 'R', '('}) {
+        std::string bytes = *whole;
+        bytes[at] = value;
+        const ScanReport report = ScanBytes(std::make_shared<const std::string>(std::move(bytes)));
+        ASSERT_FALSE(report.headline.empty()) << name << " byte " << at;
+        if (report.verdict == Verdict::kUnreadable) {
+          ASSERT_FALSE(report.error.empty());
+        }
+      }
+    }
+  }
+}
+
 TEST(LooksScannable, RecognisesHeadersOfReadableFormats) {
   EXPECT_TRUE(LooksScannable(std::string_view("\x80\x04\x95", 3)));
   EXPECT_TRUE(LooksScannable("\x1f\x8b\x08"));

@@ -17,7 +17,9 @@
 // that is not a named global (the result of getattr), a persistent id (the
 // object comes from the loading program's hook, outside the file), a copyreg
 // extension code (EXT1/2/4), BUILD on a global. A file that cannot be parsed
-// is kUnreadable. Out-of-band buffers (protocol 5) are plain data.
+// is kUnreadable. Out-of-band buffers (protocol 5) are plain data. Pickles
+// written one after another in one (uncompressed) file are each scanned, and
+// the hiding is itself a dangerous finding.
 //
 // .skops files (a zip holding schema.json and .npy members) are scanned from
 // schema.json alone: every "__module__"."__class__" (and a FunctionNode's or
