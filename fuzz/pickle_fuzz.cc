@@ -58,7 +58,7 @@ void Touch(std::string_view bytes) {
 // A view must point into the source or into one of the decoded payloads.
 bool Within(const PickleGraph& g, std::string_view view) {
   if (view.empty()) return true;
-  const auto inside = [&](const std::string& owner) {
+  const auto inside = [&](std::string_view owner) {
     return view.data() >= owner.data() && view.data() + view.size() <= owner.data() + owner.size();
   };
   if (inside(*g.source)) return true;

@@ -242,6 +242,12 @@ def test_trust_lists_are_one_file_shared_with_python():
     assert _trust.FORBIDDEN_MODULES == frozenset(lists["FORBIDDEN_MODULES"])
     assert _trust.BUILTIN_GLOBALS == frozenset(lists["BUILTIN_GLOBALS"])
     # The generated numpy lists match this numpy.
-    assert lists["numpy_ufuncs"] == sorted(n for n in dir(np) if isinstance(getattr(np, n), np.ufunc))
+    # (In a fresh interpreter: other tests patch numpy attributes on purpose.)
+    fresh = subprocess.run(
+        [sys.executable, "-c",
+         "import json, numpy as np; print(json.dumps(sorted(n for n in dir(np) "
+         "if isinstance(getattr(np, n), np.ufunc))))"],
+        check=True, capture_output=True, text=True).stdout
+    assert lists["numpy_ufuncs"] == json.loads(fresh)
     # Every module Python forbids has a reason the scanner shows.
     assert set(lists["FORBIDDEN_MODULES"]) <= set(lists["dangerous_modules"])

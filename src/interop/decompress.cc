@@ -5,8 +5,11 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <new>
 
 #include "ark/format/error.h"
 
@@ -28,25 +31,47 @@ bool StartsWith(std::string_view bytes, std::string_view prefix) {
   throw Error(code, "pickle: " + codec + " stream: " + what);
 }
 
+// A malloc'd buffer that owns decompressed bytes: realloc grows it without
+// zero-filling, and for large blocks without copying (glibc moves the pages).
+struct MallocBytes {
+  explicit MallocBytes(char* data) : data(data) {}
+  ~MallocBytes() { std::free(data); }
+  MallocBytes(const MallocBytes&) = delete;
+  MallocBytes& operator=(const MallocBytes&) = delete;
+  char* data;
+};
+
 // Output buffer growing geometrically up to max_bytes + 1 (the extra byte
 // tells "exactly the limit" from "over it").
 class Output {
  public:
-  Output(const std::string& codec, uint64_t max_bytes) : codec_(codec), max_(max_bytes) {}
+  // `hint`: the compressed size, to start the buffer at a plausible size.
+  Output(const std::string& codec, uint64_t max_bytes, size_t hint)
+      : codec_(codec), max_(max_bytes), hint_(hint) {}
+  ~Output() { std::free(buffer_); }
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
 
   // Room for the next step of the decoder: pointer and size.
   char* Room(size_t* size) {
-    if (used_ == buffer_.size()) {
+    if (used_ == capacity_) {
       const uint64_t cap = max_ == std::numeric_limits<uint64_t>::max() ? max_ : max_ + 1;
-      if (buffer_.size() >= cap) {
+      if (capacity_ >= cap) {
         Fail(ErrorCode::kLimitExceeded, codec_,
              "decompresses to more than the limit of " + std::to_string(max_) + " bytes");
       }
-      const uint64_t grown = std::max<uint64_t>(kFirstChunk, uint64_t{buffer_.size()} * 2);
-      buffer_.resize(static_cast<size_t>(std::min(grown, cap)));
+      // First 4x the compressed size (joblib's zlib-3 output is ~5x), then
+      // doubling.
+      const uint64_t first = std::max<uint64_t>(kFirstChunk, std::min<uint64_t>(hint_, kMaxHint) * 4);
+      const uint64_t grown = capacity_ == 0 ? first : uint64_t{capacity_} * 2;
+      const auto next = static_cast<size_t>(std::min(grown, cap));
+      char* moved = static_cast<char*>(std::realloc(buffer_, next));
+      if (moved == nullptr) throw std::bad_alloc();
+      buffer_ = moved;
+      capacity_ = next;
     }
-    *size = std::min(buffer_.size() - used_, kMaxStep);
-    return buffer_.data() + used_;
+    *size = std::min(capacity_ - used_, kMaxStep);
+    return buffer_ + used_;
   }
   void Commit(size_t n) {
     used_ += n;
@@ -55,22 +80,31 @@ class Output {
            "decompresses to more than the limit of " + std::to_string(max_) + " bytes");
     }
   }
-  std::string Take() {
-    buffer_.resize(used_);
-    buffer_.shrink_to_fit();
-    return std::move(buffer_);
+  PickleSource Take() {
+    // Give back the unused tail (cheap: no copy for large blocks).
+    if (used_ > 0 && used_ < capacity_) {
+      if (char* shrunk = static_cast<char*>(std::realloc(buffer_, used_))) buffer_ = shrunk;
+    }
+    auto owner = std::make_shared<const MallocBytes>(buffer_);
+    const std::string_view bytes(buffer_ != nullptr ? buffer_ : "", used_);
+    buffer_ = nullptr;
+    capacity_ = used_ = 0;
+    return PickleSource(std::shared_ptr<const void>(std::move(owner)), bytes);
   }
 
  private:
+  static constexpr uint64_t kMaxHint = uint64_t{1} << 30;
   std::string codec_;
   uint64_t max_;
-  std::string buffer_;
+  size_t hint_;
+  char* buffer_ = nullptr;
+  size_t capacity_ = 0;
   size_t used_ = 0;
 };
 
-std::string InflateZlib(const std::string& codec, std::string_view in, uint64_t max_bytes) {
+PickleSource InflateZlib(const std::string& codec, std::string_view in, uint64_t max_bytes) {
   const bool gzip = codec == "gzip";
-  Output out(codec, max_bytes);
+  Output out(codec, max_bytes, in.size());
   size_t pos = 0;
   do {
     z_stream z{};
@@ -111,9 +145,9 @@ std::string InflateZlib(const std::string& codec, std::string_view in, uint64_t 
   return out.Take();
 }
 
-std::string InflateBz2(std::string_view in, uint64_t max_bytes) {
+PickleSource InflateBz2(std::string_view in, uint64_t max_bytes) {
   const std::string codec = "bz2";
-  Output out(codec, max_bytes);
+  Output out(codec, max_bytes, in.size());
   size_t pos = 0;
   do {
     bz_stream z{};
@@ -151,9 +185,9 @@ std::string InflateBz2(std::string_view in, uint64_t max_bytes) {
   return out.Take();
 }
 
-std::string InflateLzma(const std::string& codec, std::string_view in, uint64_t max_bytes) {
+PickleSource InflateLzma(const std::string& codec, std::string_view in, uint64_t max_bytes) {
   const bool xz = codec == "xz";
-  Output out(codec, max_bytes);
+  Output out(codec, max_bytes, in.size());
   size_t pos = 0;
   for (;;) {
     lzma_stream z = LZMA_STREAM_INIT;
@@ -223,7 +257,7 @@ std::string DetectCompression(std::string_view bytes) {
   return "";
 }
 
-std::string Decompress(const std::string& codec, std::string_view bytes, uint64_t max_bytes) {
+PickleSource Decompress(const std::string& codec, std::string_view bytes, uint64_t max_bytes) {
   if (codec == "zlib" || codec == "gzip") return InflateZlib(codec, bytes, max_bytes);
   if (codec == "bz2") return InflateBz2(bytes, max_bytes);
   if (codec == "xz" || codec == "lzma") return InflateLzma(codec, bytes, max_bytes);

@@ -20,6 +20,8 @@
 #include <string>
 #include <string_view>
 
+#include "ark/interop/pickle.h"
+
 namespace ark::interop {
 
 // "" when the bytes are not compressed; else "zlib", "gzip", "bz2", "lzma",
@@ -28,6 +30,7 @@ namespace ark::interop {
 std::string DetectCompression(std::string_view bytes);
 
 // REQUIRES: codec is one DetectCompression returns, other than "".
-std::string Decompress(const std::string& codec, std::string_view bytes, uint64_t max_bytes);
+// The output is a malloc'd buffer the returned source owns.
+PickleSource Decompress(const std::string& codec, std::string_view bytes, uint64_t max_bytes);
 
 }  // namespace ark::interop

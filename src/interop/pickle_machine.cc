@@ -1,5 +1,6 @@
 #include "pickle_machine.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <utility>
@@ -71,14 +72,20 @@ int64_t PickleMachine::TakeInt32() {
 
 // ---------------------------------------------------------------- graph ---
 
-NodeId PickleMachine::Add(PickleNode node) {
-  if (graph_->nodes.size() >= limits_.max_nodes || graph_->nodes.size() >= kNoNode) {
+NodeId PickleMachine::Add(PickleNode&& node) {
+  std::vector<PickleNode>& nodes = graph_->nodes;
+  if (nodes.size() >= limits_.max_nodes || nodes.size() >= kNoNode) {
     Fail(ErrorCode::kLimitExceeded,
          "more than " + std::to_string(limits_.max_nodes) + " objects (PickleLimits::max_nodes)");
   }
+  if (nodes.size() == nodes.capacity()) {
+    // Grow geometrically but never past max_nodes: the limit bounds memory.
+    const uint64_t grown = std::max<uint64_t>(1024, uint64_t{nodes.capacity()} * 2);
+    nodes.reserve(static_cast<size_t>(std::min<uint64_t>(grown, limits_.max_nodes)));
+  }
   node.offset = op_offset_;
-  graph_->nodes.push_back(std::move(node));
-  return static_cast<NodeId>(graph_->nodes.size() - 1);
+  nodes.push_back(std::move(node));
+  return static_cast<NodeId>(nodes.size() - 1);
 }
 
 void PickleMachine::Push(NodeId id) {
@@ -171,7 +178,7 @@ NodeId PickleMachine::MakeContainer(PickleKind kind, std::vector<NodeId> items) 
 }
 
 // APPEND(S) (expected kList), SETITEM(S) (kDict), ADDITEMS (kSet).
-void PickleMachine::AddToContainer(NodeId target, const std::vector<NodeId>& items,
+void PickleMachine::AddToContainer(NodeId target, std::span<const NodeId> items,
                                    PickleKind expected) {
   PickleNode& t = Node(target);
   if (t.kind == expected) {
@@ -230,20 +237,38 @@ void PickleMachine::Build(NodeId target, NodeId state) {
 
 void PickleMachine::MemoPut(uint64_t key) {
   const NodeId value = Top();
-  auto [it, inserted] = memo_.try_emplace(key, value);
-  if (!inserted) {
-    it->second = value;
-    return;
+  if (key >= memo_dense_.size() && key < 2 * memo_count_ + 1024) {
+    // Dense enough: extend the array (at most ~2 slots per entry).
+    memo_dense_.resize(static_cast<size_t>(key) + 1, kNoNode);
   }
-  if (memo_.size() > limits_.max_memo_entries) {
+  bool is_new = false;
+  if (key < memo_dense_.size()) {
+    NodeId& slot = memo_dense_[key];
+    is_new = slot == kNoNode;
+    if (is_new && !memo_sparse_.empty()) {
+      // Set while it was scattered: move it here.
+      is_new = memo_sparse_.erase(key) == 0;
+    }
+    slot = value;
+  } else {
+    auto [it, inserted] = memo_sparse_.try_emplace(key, value);
+    if (!inserted) it->second = value;
+    is_new = inserted;
+  }
+  if (!is_new) return;
+  if (++memo_count_ > limits_.max_memo_entries) {
     Fail(ErrorCode::kLimitExceeded, "more than " + std::to_string(limits_.max_memo_entries) +
                                         " memo entries (PickleLimits::max_memo_entries)");
   }
 }
 
 void PickleMachine::MemoGet(uint64_t key) {
-  const auto it = memo_.find(key);
-  if (it == memo_.end()) {
+  if (key < memo_dense_.size() && memo_dense_[key] != kNoNode) {
+    Push(memo_dense_[key]);
+    return;
+  }
+  const auto it = memo_sparse_.find(key);
+  if (it == memo_sparse_.end()) {
     Fail(ErrorCode::kBadManifest,
          OpName() + " of memo key " + std::to_string(key) + " not defined");
   }
@@ -438,7 +463,7 @@ void PickleMachine::Step(uint8_t op) {
       MemoPut(TakeUint(4));
       return;
     case kMemoize:
-      MemoPut(memo_.size());
+      MemoPut(memo_count_);
       return;
     case kBinGet:
       MemoGet(TakeUint(1));
@@ -604,8 +629,8 @@ void PickleMachine::Step(uint8_t op) {
       return;
     }
     case kAppend: {
-      const NodeId value = Pop();
-      AddToContainer(Top(), {value}, PickleKind::kList);
+      const NodeId value[] = {Pop()};  // no vector per APPEND
+      AddToContainer(Top(), value, PickleKind::kList);
       return;
     }
     case kAppends: {
@@ -616,7 +641,8 @@ void PickleMachine::Step(uint8_t op) {
     case kSetItem: {
       const NodeId value = Pop();
       const NodeId key = Pop();
-      AddToContainer(Top(), {key, value}, PickleKind::kDict);
+      const NodeId pair[] = {key, value};
+      AddToContainer(Top(), pair, PickleKind::kDict);
       return;
     }
     case kSetItems: {

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -74,7 +75,7 @@ class PickleMachine {
   std::string OpName() const;
 
   // Graph and stack.
-  NodeId Add(PickleNode node);
+  NodeId Add(PickleNode&& node);
   PickleNode& Node(NodeId id) { return graph_->nodes[id]; }
   void Push(NodeId id);
   NodeId Pop();
@@ -88,7 +89,7 @@ class PickleMachine {
   NodeId MakeString(std::string_view utf8);
   NodeId MakeBytes(PickleKind kind, std::string_view data);
   NodeId MakeContainer(PickleKind kind, std::vector<NodeId> items);
-  void AddToContainer(NodeId target, const std::vector<NodeId>& items, PickleKind expected);
+  void AddToContainer(NodeId target, std::span<const NodeId> items, PickleKind expected);
   void Build(NodeId target, NodeId state);
   void MemoPut(uint64_t key);
   void MemoGet(uint64_t key);
@@ -119,7 +120,12 @@ class PickleMachine {
   bool stopped_ = false;
   std::vector<NodeId> stack_;
   std::vector<size_t> marks_;  // stack sizes at each MARK
-  std::unordered_map<uint64_t, NodeId> memo_;
+  // The memo: keys below memo_dense_.size() in a flat array (kNoNode where
+  // unset), since picklers number their PUTs 0, 1, 2, ...; scattered keys
+  // (LONG_BINPUT 4000000000) in the map. memo_count_ = distinct keys set.
+  std::vector<NodeId> memo_dense_;
+  std::unordered_map<uint64_t, NodeId> memo_sparse_;
+  uint64_t memo_count_ = 0;
 };
 
 }  // namespace ark::interop

@@ -5,8 +5,12 @@
 // between opcodes, never after STOP, so trailing bytes are either damage or a
 // second pickle that a loader calling pickle.load in a loop would run and a
 // scanner would not see.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -30,7 +34,48 @@ std::string PickleGraph::GlobalName(NodeId id) const {
 
 namespace {
 
-PickleGraph Parse(std::shared_ptr<const std::string> bytes, const PickleLimits& limits) {
+// A read-only private mapping of a whole file.
+class MappedBytes {
+ public:
+  MappedBytes(void* data, size_t size) : data_(data), size_(size) {}
+  ~MappedBytes() { ::munmap(data_, size_); }
+  MappedBytes(const MappedBytes&) = delete;
+  MappedBytes& operator=(const MappedBytes&) = delete;
+  std::string_view bytes() const { return {static_cast<const char*>(data_), size_}; }
+
+ private:
+  void* data_;
+  size_t size_;
+};
+
+[[noreturn]] void FailIo(const std::string& what, const std::string& path, int error) {
+  throw Error(ErrorCode::kIo, "pickle: cannot " + what + " '" + path + "': " + std::strerror(error));
+}
+
+[[noreturn]] void FailTooLarge(const std::string& path, uint64_t max_bytes) {
+  throw Error(ErrorCode::kLimitExceeded, "pickle: '" + path + "' is larger than the limit of " +
+                                             std::to_string(max_bytes) + " bytes");
+}
+
+// The contents of an open descriptor that cannot be mapped (a pipe, a
+// special file), read to the end.
+PickleSource ReadAll(int fd, const std::string& path, uint64_t max_bytes) {
+  auto bytes = std::make_shared<std::string>();
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      FailIo("read", path, errno);
+    }
+    if (n == 0) break;
+    bytes->append(buffer, static_cast<size_t>(n));
+    if (bytes->size() > max_bytes) FailTooLarge(path, max_bytes);
+  }
+  return PickleSource(std::shared_ptr<const std::string>(std::move(bytes)));
+}
+
+PickleGraph Parse(PickleSource bytes, const PickleLimits& limits) {
   PickleGraph graph;
   graph.compression = DetectCompression(*bytes);
   if (graph.compression.empty()) {
@@ -41,8 +86,8 @@ PickleGraph Parse(std::shared_ptr<const std::string> bytes, const PickleLimits& 
     }
     graph.source = std::move(bytes);
   } else {
-    graph.source = std::make_shared<const std::string>(
-        Decompress(graph.compression, *bytes, limits.max_decompressed_bytes));
+    graph.source = Decompress(graph.compression, *bytes, limits.max_decompressed_bytes);
+    bytes = nullptr;  // the compressed bytes are not needed any more
   }
   const std::string_view data = *graph.source;
   PickleShared shared;
@@ -58,7 +103,7 @@ PickleGraph Parse(std::shared_ptr<const std::string> bytes, const PickleLimits& 
 
 }  // namespace
 
-PickleGraph ReadPickle(std::shared_ptr<const std::string> bytes, const PickleLimits& limits) {
+PickleGraph ReadPickle(PickleSource bytes, const PickleLimits& limits) {
   if (bytes == nullptr) throw Error(ErrorCode::kInvalidArgument, "pickle: no bytes given");
   try {
     return Parse(std::move(bytes), limits);
@@ -70,7 +115,7 @@ PickleGraph ReadPickle(std::shared_ptr<const std::string> bytes, const PickleLim
   }
 }
 
-PickleGraph ReadPickleFile(const std::string& path, const PickleLimits& limits) {
+PickleSource ReadPickleSource(const std::string& path, uint64_t max_bytes) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
@@ -80,26 +125,29 @@ PickleGraph ReadPickleFile(const std::string& path, const PickleLimits& limits) 
   if (fs::is_directory(status)) {
     throw Error(ErrorCode::kIo, "pickle: cannot read '" + path + "': it is a directory");
   }
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (file == nullptr) {
-    throw Error(ErrorCode::kIo, "pickle: cannot open '" + path + "': " + std::strerror(errno));
-  }
-  auto bytes = std::make_shared<std::string>();
-  char buffer[1 << 16];
-  for (;;) {
-    const size_t n = std::fread(buffer, 1, sizeof buffer, file.get());
-    bytes->append(buffer, n);
-    if (n < sizeof buffer) break;
-    if (bytes->size() > limits.max_decompressed_bytes) {
-      throw Error(ErrorCode::kLimitExceeded, "pickle: '" + path + "' is larger than the limit of " +
-                                                 std::to_string(limits.max_decompressed_bytes) +
-                                                 " bytes");
-    }
-  }
-  if (std::ferror(file.get())) {
-    throw Error(ErrorCode::kIo, "pickle: cannot read '" + path + "': " + std::strerror(errno));
-  }
-  return ReadPickle(std::move(bytes), limits);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) FailIo("open", path, errno);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) FailIo("read", path, errno);
+  if (!S_ISREG(st.st_mode) || st.st_size <= 0) return ReadAll(fd, path, max_bytes);
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (size > max_bytes) FailTooLarge(path, max_bytes);
+  void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (data == MAP_FAILED) return ReadAll(fd, path, max_bytes);
+  // Read front to back once (the parser, then the arrays): read ahead.
+  ::madvise(data, size, MADV_SEQUENTIAL);
+  ::madvise(data, size, MADV_WILLNEED);
+  auto mapped = std::make_shared<const MappedBytes>(data, size);
+  const std::string_view bytes = mapped->bytes();
+  return PickleSource(std::shared_ptr<const void>(std::move(mapped)), bytes);
+}
+
+PickleGraph ReadPickleFile(const std::string& path, const PickleLimits& limits) {
+  return ReadPickle(ReadPickleSource(path, limits.max_decompressed_bytes), limits);
 }
 
 }  // namespace ark::interop

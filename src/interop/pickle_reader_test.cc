@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -762,6 +763,74 @@ TEST(PickleReaderErrors, DeepNestingNeedsNoRecursion) {
   limits = PickleLimits{};
   limits.max_nodes = 100;
   ExpectError(std::string(200, ']') + ".", ErrorCode::kLimitExceeded, "max_nodes", limits);
+}
+
+TEST(PickleReaderErrors, EmptyListFloodStopsAtTheNodeLimit) {
+  // The defaults bound the node array near 1 GiB (2 GiB while it grows).
+  EXPECT_LE(PickleLimits{}.max_nodes * sizeof(PickleNode), uint64_t{1200} << 20);
+  EXPECT_LE(PickleLimits{}.max_memo_entries * sizeof(NodeId) * 2, uint64_t{64} << 20);
+  // One-byte EMPTY_LIST (each POPped, so the stack stays empty) beyond the
+  // limit: kLimitExceeded, fast, with no allocation past the limit.
+  PickleLimits limits;
+  limits.max_nodes = 200000;
+  std::string flood;
+  for (uint64_t i = 0; i <= limits.max_nodes; ++i) flood += "]0";
+  const auto started = std::chrono::steady_clock::now();
+  ExpectError(flood + "N.", ErrorCode::kLimitExceeded, "max_nodes", limits);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  // Exactly at the limit it reads, and the node array was not over-allocated.
+  limits.max_nodes = 1500;
+  std::string at_limit;
+  for (int i = 0; i < 1499; ++i) at_limit += "]0";
+  const PickleGraph g = Read(at_limit + "].", limits);
+  EXPECT_EQ(g.nodes.size(), 1500u);
+  EXPECT_LE(g.nodes.capacity(), 1500u);
+  // MEMOIZE flood: bounded by max_memo_entries.
+  limits = PickleLimits{};
+  limits.max_memo_entries = 100000;
+  ExpectError("N" + std::string(100001, '\x94') + ".", ErrorCode::kLimitExceeded, "memo entries",
+              limits);
+}
+
+TEST(PickleReaderOpcodes, DenseAndScatteredMemoKeys) {
+  // A scattered key (kept in a map), then keys 0..2999 (a flat array that
+  // grows over it): a PUT of the old key replaces it without counting twice,
+  // so MEMOIZE's key (the entry count) is 3001.
+  std::string p = "\x80\x04K\x01r\x88\x13\x00\x00" "0"s;  // memo[5000] = 1
+  for (uint32_t i = 0; i < 3000; ++i) {
+    p += "K\x02r"s;
+    for (int b = 0; b < 4; ++b) p += static_cast<char>((i >> (8 * b)) & 0xff);
+    p += "0";
+  }
+  p += "K\x03r\x88\x13\x00\x00" "0"s;                  // memo[5000] = 3
+  p += "j\x88\x13\x00\x00" "\x94" "0" "j\xb9\x0b\x00\x00."s;  // memo[3001] = memo[5000]
+  const PickleGraph g = Read(p);
+  EXPECT_EQ(g.at(g.root).kind, PickleKind::kInt);
+  EXPECT_EQ(g.at(g.root).int_value, 3);
+  // A key far from the others: no array sized by it.
+  const PickleGraph far = Read("N" "r\xf0\xff\xff\xff" "0" "j\xf0\xff\xff\xff" "."s);
+  EXPECT_EQ(far.at(far.root).kind, PickleKind::kNone);
+  ExpectError("Nr\xf0\xff\xff\xff" "0j\xf1\xff\xff\xff."s, ErrorCode::kBadManifest,
+              "memo key 4294967281 not defined");
+}
+
+TEST(PickleReaderFiles, FilesAreMappedAndSourcesShareTheirBytes) {
+  const std::string path = TestDataDir() + "forest.joblib";
+  const PickleGraph mapped = ReadPickleFile(path);
+  const PickleGraph from_string = Read(Fixture("forest.joblib"));
+  ASSERT_EQ(mapped.nodes.size(), from_string.nodes.size());
+  EXPECT_EQ(*mapped.source, *from_string.source);
+  const PickleSource bytes = ReadPickleSource(path);
+  EXPECT_EQ(*bytes, Fixture("forest.joblib"));
+  // A copy of the handle keeps the bytes alive after the graph is gone.
+  PickleSource kept;
+  {
+    const PickleGraph g = ReadPickle(bytes);
+    kept = g.source;
+  }
+  EXPECT_EQ(kept->size(), bytes->size());
+  EXPECT_EQ(kept->data(), bytes->data());
+  ExpectError(std::string(), ErrorCode::kTruncated, "ends without STOP");
 }
 
 TEST(PickleReaderFiles, MissingDirectoryAndGlobalName) {

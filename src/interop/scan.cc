@@ -289,7 +289,7 @@ uint64_t TrailingBytesOffset(const Error& e) {
 // runs them all; pickle.load once, and ark, see only the first): each is
 // scanned, and the smuggling itself is a dangerous finding. Uncompressed
 // streams only; at most kMaxPickles.
-ScanReport ScanConcatenated(const std::shared_ptr<const std::string>& bytes, uint64_t end) {
+ScanReport ScanConcatenated(const PickleSource& bytes, uint64_t end) {
   constexpr int kMaxPickles = 16;
   ScanReport report;
   std::vector<std::pair<uint64_t, std::string>> events;
@@ -352,7 +352,7 @@ ScanReport ScanConcatenated(const std::shared_ptr<const std::string>& bytes, uin
 
 }  // namespace
 
-ScanReport ScanBytes(std::shared_ptr<const std::string> bytes, const std::string& path) {
+ScanReport ScanBytes(PickleSource bytes, const std::string& path) {
   if (bytes == nullptr) return Unreadable(path, "", "no bytes");
   ScanReport report;
   try {
@@ -383,21 +383,15 @@ ScanReport ScanBytes(std::shared_ptr<const std::string> bytes, const std::string
 }
 
 ScanReport ScanFile(const std::string& path) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw Error(ErrorCode::kIo, path + ": is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kIo, path + ": cannot open for reading");
-  auto bytes = std::make_shared<std::string>();
+  // Mapped, not copied: an uncompressed pickle is parsed in place.
+  PickleSource bytes;
   try {
-    char buffer[1 << 16];
-    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) bytes->append(buffer, in.gcount());
+    bytes = ReadPickleSource(path);
   } catch (const std::bad_alloc&) {
     ScanReport report = Unreadable(path, "", "too large to read into memory");
     FinishReport(&report, {});
     return report;
   }
-  if (in.bad()) throw Error(ErrorCode::kIo, path + ": read failed");
   return ScanBytes(std::move(bytes), path);
 }
 

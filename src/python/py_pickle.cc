@@ -35,18 +35,25 @@ using interop::PickleGraph;
 using interop::PickleKind;
 using interop::PickleNode;
 
-// Owns a graph's bytes and lends them to Python through the buffer protocol.
-struct PickleSource {
-  std::shared_ptr<const std::string> bytes;
+// Owns a graph's bytes (a string, a decompressed buffer or a file mapping)
+// and lends them to Python through the buffer protocol.
+struct PickleBuffer {
+  interop::PickleSource bytes;
 };
 
 py::int_ Index(NodeId id) {
   return id == interop::kNoNode ? py::int_(-1) : py::int_(static_cast<size_t>(id));
 }
 
+// A list of node indices, built in place (the graph has one per container).
 py::list Indices(const std::vector<NodeId>& ids) {
   py::list out(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) out[i] = Index(ids[i]);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    PyObject* index = ids[i] == interop::kNoNode ? PyLong_FromLong(-1)
+                                                 : PyLong_FromSize_t(static_cast<size_t>(ids[i]));
+    if (index == nullptr) throw py::error_already_set();
+    PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), index);  // steals the reference
+  }
   return out;
 }
 
@@ -108,7 +115,7 @@ class GraphConverter {
   }
 
   py::tuple Node(const PickleNode& n) {
-    py::object kind = Kind(n.kind);
+    const py::object& kind = Kind(n.kind);
     switch (n.kind) {
       case PickleKind::kNone:
         return py::make_tuple(kind, py::none(), py::none());
@@ -134,11 +141,11 @@ class GraphConverter {
       case PickleKind::kBytes:
       case PickleKind::kByteArray: {
         // Payloads decoded from escapes (PickleGraph::decoded) are copied.
-        if (!n.data.empty() && !InSource(n.data)) {
+        if (n.data.empty()) return py::make_tuple(kind, 0, 0);
+        if (!InSource(n.data)) {
           return py::make_tuple(kind, py::bytes(n.data.data(), n.data.size()), py::none());
         }
-        py::tuple span = Span(n.data);
-        return py::make_tuple(kind, span[0], span[1]);
+        return py::make_tuple(kind, static_cast<size_t>(n.data.data() - base_), n.data.size());
       }
       case PickleKind::kTuple:
       case PickleKind::kList:
@@ -155,7 +162,7 @@ class GraphConverter {
         py::object inline_data = py::none();
         if (n.inline_data.data() != nullptr) inline_data = Span(n.inline_data);
         py::tuple call = py::make_tuple(
-            py::str(CallName(n.call)), Index(n.callable), Index(n.args), Index(n.kwargs),
+            Call(n.call), Index(n.callable), Index(n.args), Index(n.kwargs),
             Indices(n.states), Indices(n.list_items), Indices(n.dict_items), inline_data,
             Index(n.inline_pickle), py::int_(n.offset));
         return py::make_tuple(kind, call, py::none());
@@ -165,17 +172,25 @@ class GraphConverter {
   }
 
  private:
-  py::object Kind(PickleKind kind) {
+  // Interned names: one Python str per kind for the whole graph.
+  const py::object& Kind(PickleKind kind) {
     auto index = static_cast<size_t>(kind);
     if (index >= kinds_.size()) kinds_.resize(index + 1);
     if (!kinds_[index]) kinds_[index] = py::str(KindName(kind));
     return kinds_[index];
+  }
+  const py::object& Call(CallKind call) {
+    auto index = static_cast<size_t>(call);
+    if (index >= calls_.size()) calls_.resize(index + 1);
+    if (!calls_[index]) calls_[index] = py::str(CallName(call));
+    return calls_[index];
   }
 
   const PickleGraph& graph_;
   const char* base_ = nullptr;
   size_t size_ = 0;
   std::vector<py::object> kinds_;
+  std::vector<py::object> calls_;
 };
 
 py::dict ReportToPython(const interop::ScanReport& report);
@@ -183,9 +198,12 @@ py::dict ReportToPython(const interop::ScanReport& report);
 py::dict GraphToPython(PickleGraph graph, const interop::ScanReport& report) {
   GraphConverter converter(graph);
   py::list nodes(graph.nodes.size());
-  for (size_t i = 0; i < graph.nodes.size(); ++i) nodes[i] = converter.Node(graph.nodes[i]);
-  auto source = std::make_unique<PickleSource>();
-  source->bytes = graph.source ? graph.source : std::make_shared<const std::string>();
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    PyList_SET_ITEM(nodes.ptr(), static_cast<Py_ssize_t>(i),
+                    converter.Node(graph.nodes[i]).release().ptr());  // steals the reference
+  }
+  auto source = std::make_unique<PickleBuffer>();
+  source->bytes = std::move(graph.source);  // shared: the views stay valid
   py::object owner = py::cast(std::move(source));
   py::dict out;
   out["nodes"] = nodes;
@@ -257,11 +275,13 @@ py::dict ScanForPython(const py::object& path_object) {
 }  // namespace
 
 void RegisterPickle(py::module_& m) {
-  py::class_<PickleSource>(m, "_PickleSource", py::buffer_protocol())
-      .def_buffer([](PickleSource& s) {
-        return py::buffer_info(const_cast<char*>(s.bytes->data()), 1,
+  py::class_<PickleBuffer>(m, "_PickleSource", py::buffer_protocol())
+      .def_buffer([](PickleBuffer& s) {
+        static char empty = 0;  // a graph without bytes lends an empty buffer
+        const char* data = s.bytes && s.bytes->data() != nullptr ? s.bytes->data() : &empty;
+        return py::buffer_info(const_cast<char*>(data), 1,
                                py::format_descriptor<uint8_t>::format(), 1,
-                               {static_cast<py::ssize_t>(s.bytes->size())}, {1},
+                               {static_cast<py::ssize_t>(s.bytes ? s.bytes->size() : 0)}, {1},
                                /*readonly=*/true);
       });
   m.def("read_pickle", &ReadPickleForPython, py::arg("source"),

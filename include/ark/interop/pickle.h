@@ -58,6 +58,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -100,8 +101,8 @@ enum class CallKind : uint8_t {
 };
 
 struct PickleNode {
-  // Laid out without padding holes (256 bytes): PickleLimits::max_nodes is
-  // computed from this size.
+  // Laid out without padding holes (264 bytes on LP64 with libstdc++):
+  // PickleLimits::max_nodes is computed from this size.
   PickleKind kind = PickleKind::kNone;
   bool readonly = false;  // kBuffer / kByteArray: READONLY_BUFFER was applied
 
@@ -167,8 +168,11 @@ class PickleSource {
  public:
   PickleSource() = default;
   PickleSource(std::nullptr_t) {}  // NOLINT(google-explicit-constructor)
-  // NOLINTNEXTLINE(google-explicit-constructor): a string is a source.
-  PickleSource(std::shared_ptr<const std::string> bytes)
+  // A shared string is a source (std::shared_ptr<std::string> or
+  // <const std::string>). NOLINTNEXTLINE(google-explicit-constructor)
+  template <class String>
+    requires std::is_convertible_v<String*, const std::string*>
+  PickleSource(std::shared_ptr<String> bytes)
       : bytes_(bytes ? std::string_view(*bytes) : std::string_view()), owner_(std::move(bytes)) {}
   // `bytes` stays valid as long as `owner` lives.
   PickleSource(std::shared_ptr<const void> owner, std::string_view bytes)
@@ -215,16 +219,18 @@ struct PickleGraph {
 // Bounds on what a stream may make the reader allocate. The defaults keep a
 // hostile stream (a flood of one-byte EMPTY_LIST or MEMOIZE opcodes) under
 // about 2 GiB of memory besides the stream itself:
-//   - nodes: max_nodes * sizeof(PickleNode) = 2^22 * 256 bytes = 1 GiB; the
-//     node array grows to exactly max_nodes, so at most 2 GiB while its last
-//     growth copies it;
-//   - memo: 4 bytes per entry for the dense keys picklers write (a hash map
-//     for scattered keys), 2^22 entries: 16 MiB (64 bytes each if scattered);
+//   - nodes: max_nodes * sizeof(PickleNode) = 2^22 * 264 bytes = 1.03 GiB;
+//     the node array grows to exactly max_nodes, so at most ~2 GiB while its
+//     last growth moves it (an empty list, tuple or dict allocates nothing
+//     besides its node);
+//   - memo: a flat array for the dense keys picklers write (at most 8 bytes
+//     per entry: 32 MiB), a hash map for scattered keys (~64 bytes each:
+//     256 MiB);
 //   - stack: 4 bytes per entry, 2^20 entries.
-// Item lists (APPENDS, SETITEMS, ...) take 4 bytes per item, at least one
-// byte of stream each. rf500 (a 500-tree RandomForest, 200 MB as joblib)
-// needs about 25,000 nodes; a dict of a million strings (a text
-// vectorizer's vocabulary) about 2 million.
+// Item lists (APPENDS, SETITEMS, ...) are not in that bound: 4 bytes per
+// item, each at least one byte of stream (so at most 4x the stream). rf500
+// (a 500-tree RandomForest, 200 MB as joblib) needs about 25,000 nodes; a
+// dict of a million strings (a text vectorizer's vocabulary) about 2 million.
 struct PickleLimits {
   uint64_t max_decompressed_bytes = uint64_t{64} << 30;  // refused beyond this
   uint64_t max_nodes = uint64_t{1} << 22;
@@ -236,8 +242,7 @@ struct PickleLimits {
 // when it is compressed). The graph keeps `bytes` (or the decompressed
 // buffer) alive through PickleGraph::source. Throws ark::Error on malformed
 // input.
-PickleGraph ReadPickle(std::shared_ptr<const std::string> bytes,
-                       const PickleLimits& limits = PickleLimits{});
+// `bytes` may be a std::shared_ptr<const std::string>, which converts.
 PickleGraph ReadPickle(PickleSource bytes, const PickleLimits& limits = PickleLimits{});
 
 // The bytes of `path` as a PickleSource: a read-only mapping of the file

@@ -80,7 +80,7 @@ struct ScanReport {
 ScanReport ScanFile(const std::string& path);
 // Scans the bytes of a pickle, joblib or skops file; `path` only names it in
 // the report. Never throws.
-ScanReport ScanBytes(std::shared_ptr<const std::string> bytes, const std::string& path = "");
+ScanReport ScanBytes(PickleSource bytes, const std::string& path = "");
 // Scans an already parsed graph.
 ScanReport ScanGraph(const PickleGraph& graph);
 
