@@ -171,3 +171,31 @@ def parse_model_uri(uri: str) -> dict:
     """{"name", "version" (0 unless /<n>), "alias", "stage", "latest"};
     InvalidArgumentError when malformed."""
 def is_model_uri(text: str) -> bool: ...
+# --- pickle / joblib reading and scanning (src/python/py_pickle.cc) ---------------
+#
+# read_pickle(source) parses a pickle or joblib file (path or bytes) as data,
+# nothing executed, and returns:
+#   {"nodes": [node, ...], "root": int, "source": memoryview (read-only, the
+#    decompressed stream), "protocol": int, "compression": str ("" for none),
+#    "joblib": bool, "unfollowable": [str], "scan": <scan() dict of this graph>}
+# Each node is a 3-tuple, kind first; node references are indices into
+# "nodes", -1 for none; bytes payloads are (offset, length) into "source":
+#   ("none", None, None)     ("bool", bool, None)    ("int", int, None)
+#   ("float", float, None)   ("str", str, None)
+#   ("bytes", offset, length)            ("bytearray", offset, length)
+#       (or (kind, bytes, None) for a payload decoded from protocol-0 escapes)
+#   ("tuple" | "list" | "dict" | "set" | "frozenset" | "persid", [indices], None)
+#       (dict items alternate key, value)
+#   ("global", module, name)             ("buffer", index, readonly)
+#   ("call", (callkind, callable, args, kwargs, [states], [list items],
+#             [dict items k, v, ...], inline (offset, length) or None,
+#             inline_pickle, offset), None)
+#       callkind: "reduce", "newobj", "newobj_ex", "inst", "obj"
+# Raises FormatError subclasses for malformed input, IoError for unreadable files.
+def read_pickle(source: str | bytes) -> dict: ...
+
+# scan(path): the ScanReport of a pickle, joblib or skops file:
+#   {"path", "format", "compression", "protocol", "verdict" ("safe", "unknown",
+#    "dangerous", "unreadable"), "globals": [{"name", "verdict", "reason",
+#    "offsets": [int], "called": bool}], "findings": [str], "error": str}
+def scan(path: str) -> dict: ...

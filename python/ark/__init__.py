@@ -57,6 +57,10 @@ __all__ = [
     "InvalidObjectError", "ValidationError", "VersionMismatchError", "InconsistentVersionWarning",
 ]
 
+from ._convert import ConversionRefusedError, convert, scan  # noqa: E402  (pickle/joblib/skops -> .ark)
+
+__all__ += ["scan", "convert", "ConversionRefusedError"]
+
 # Codec levels accepted (FORMAT.md §3.1) and the default when only a name is given.
 _LEVELS = {"zstd": range(1, 20), "zlib": range(1, 10), "lzma": range(0, 10)}
 _DEFAULT_LEVEL = 3

@@ -463,11 +463,14 @@ def describe_training_data(estimator, training_data):
 
 # ---------------------------------------------------------------- public API
 
-def collect(estimator, *, training_data=None, metrics=None, tags=None, description=None, extra=None):
+def collect(estimator, *, training_data=None, metrics=None, tags=None, description=None, extra=None,
+            converted_from=None):
     """The metadata dict of `estimator` (layout: docs/METADATA.md).
 
     training_data: (X, y) or X alone; summarised and fingerprinted, not stored.
     metrics, tags, extra: JSON-like values given by the user; description: str.
+    converted_from: for ark.convert, the source file's {"path", "sha256",
+    "format", "protocol", "compression"}.
     """
     metadata = {
         "metadata_version": METADATA_VERSION,
@@ -490,8 +493,21 @@ def collect(estimator, *, training_data=None, metrics=None, tags=None, descripti
         metadata["description"] = description
     if extra is not None:
         metadata["extra"] = _user_json("extra", extra)
+    if converted_from is not None:
+        metadata["converted_from"] = _converted_from(converted_from)
     metadata["environment"] = list(_environment_lock())
     return metadata
+
+
+_CONVERTED_FROM_KEYS = ("path", "sha256", "format", "protocol", "compression")
+
+
+def _converted_from(source):
+    """The "converted_from" record: exactly its documented keys, JSON values."""
+    missing = [k for k in _CONVERTED_FROM_KEYS if k not in source]
+    if missing:
+        raise TypeError(f"converted_from lacks {', '.join(missing)}")
+    return {k: _user_json(f"converted_from.{k}", source[k]) for k in _CONVERTED_FROM_KEYS}
 
 
 def _user_stacklevel():

@@ -36,6 +36,8 @@ still not get a shell; no legitimate model needs these.
 """
 import enum
 import importlib
+import json
+import os
 import sys
 
 import numpy as np
@@ -44,111 +46,47 @@ from . import _kinds
 from .errors import ForbiddenTypeError, InvalidObjectError, UntrustedTypeError  # noqa: F401
 
 # --- the lists ---------------------------------------------------------------
+#
+# The names live in trust_lists.json beside this file: one reviewed list, also
+# embedded in the C++ scanner (`ark scan`, `ark convert`) at build time. Its
+# "_comment" states the review rule; docs/SCAN.md says what each list means.
+
+def _load_lists():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "trust_lists.json")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+_LISTS = _load_lists()
 
 # Top-level modules (and everything below them) that are never loaded.
-FORBIDDEN_MODULES = frozenset({
-    "os", "posix", "nt", "posixpath", "ntpath", "subprocess", "sys", "importlib", "imp",
-    "pickle", "_pickle", "cPickle", "copyreg", "copy_reg", "marshal", "shelve", "dill",
-    "cloudpickle", "joblib", "runpy", "code", "codeop", "pty", "pdb", "bdb", "ctypes",
-    "_ctypes", "multiprocessing", "concurrent", "threading", "_thread", "signal", "shutil",
-    "socket", "_socket", "ssl", "http", "urllib", "ftplib", "smtplib", "webbrowser",
-    "tempfile", "io", "_io", "pathlib", "glob", "fileinput", "zipfile", "tarfile",
-    "asyncio", "platform", "inspect", "types", "gc", "operator", "_operator", "functools",
-    "_functools", "site", "sysconfig", "ensurepip", "venv", "pip", "setuptools",
-    "distutils", "builtins_", "__main__", "atexit", "weakref", "resource", "syslog",
-    "mmap", "select", "selectors", "fcntl", "termios", "tty", "pwd", "grp", "spwd",
-    "crypt", "sqlite3", "dbm", "logging", "warnings", "traceback", "trace", "timeit",
-    "cProfile", "profile", "pstats", "doctest", "unittest", "pydoc", "zipimport",
-    "pkgutil", "modulefinder", "ast", "dis", "compileall", "py_compile", "codecs",
-    "IPython", "ipykernel", "pytest", "_pytest", "ark", "_ark",
-})
-
-FORBIDDEN_NAMES = frozenset({
-    "builtins.eval", "builtins.exec", "builtins.compile", "builtins.__import__",
-    "builtins.open", "builtins.getattr", "builtins.setattr", "builtins.delattr",
-    "builtins.globals", "builtins.locals", "builtins.vars", "builtins.input",
-    "builtins.breakpoint", "builtins.exit", "builtins.quit", "builtins.help",
-    "builtins.__build_class__", "builtins.memoryview", "builtins.type",
-    "builtins.super", "builtins.property", "builtins.classmethod", "builtins.staticmethod",
-    "builtins.print", "builtins.dir", "builtins.id", "builtins.hash", "builtins.iter",
-    "builtins.next", "builtins.callable", "builtins.isinstance", "builtins.issubclass",
-    "builtins.object",
-    # numpy functions that read or write files or unpickle.
-    "numpy.load", "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt",
-    "numpy.loadtxt", "numpy.genfromtxt", "numpy.fromfile", "numpy.fromregex",
-    "numpy.memmap", "numpy.DataSource", "numpy.info", "numpy.source", "numpy.lookfor",
-})
-
+FORBIDDEN_MODULES = frozenset(_LISTS["FORBIDDEN_MODULES"])
+# Fully qualified names never loaded (builtins that run code or reach the
+# interpreter; numpy functions that read or write files or unpickle).
+FORBIDDEN_NAMES = frozenset(_LISTS["FORBIDDEN_NAMES"])
 # numpy / scipy sub-packages whose members are never loaded.
-FORBIDDEN_PREFIXES = (
-    "numpy.lib.npyio.", "numpy.lib.format.", "numpy.ctypeslib.", "numpy.f2py.",
-    "numpy.distutils.", "numpy.testing.", "numpy.compat.", "numpy.lib._datasource.",
-    "scipy.io.", "scipy._lib.", "scipy.misc.",
-)
-
+FORBIDDEN_PREFIXES = tuple(_LISTS["FORBIDDEN_PREFIXES"])
 # scikit-learn modules whose contents are not trusted by default: they touch
 # files or the network (datasets, tree export), run code (testing helpers,
 # build utilities), change global configuration, or merely re-export other
 # libraries. A user may still trust a named member explicitly.
-SKLEARN_UNTRUSTED_MODULES = (
-    "sklearn.datasets", "sklearn.externals", "sklearn.utils._testing",
-    "sklearn.utils.estimator_checks", "sklearn.utils.fixes", "sklearn.utils._show_versions",
-    "sklearn.utils._joblib", "sklearn.utils.parallel", "sklearn.utils._mocking",
-    "sklearn._config", "sklearn._build_utils", "sklearn.__check_build", "sklearn.conftest",
-    "sklearn._distributor_init", "sklearn.tree._export", "sklearn.tests",
-    "sklearn.experimental", "sklearn._min_dependencies",
-)
-
+SKLEARN_UNTRUSTED_MODULES = tuple(_LISTS["SKLEARN_UNTRUSTED_MODULES"])
 # Pure numpy functions (no I/O, no callbacks) people pass to FunctionTransformer,
 # aggregation parameters and the like, by their short name: a name is trusted
 # when it lies under numpy and resolves to numpy.<short name> itself. ufuncs
 # are trusted without listing.
-NUMPY_FUNCTIONS = frozenset((
-    "mean", "median", "average", "sum", "prod", "std", "var", "amin", "amax", "ptp",
-    "nanmean", "nanmedian", "nansum", "nanprod", "nanstd", "nanvar", "nanmin", "nanmax",
-    "percentile", "quantile", "nanpercentile", "nanquantile", "cumsum", "cumprod",
-    "nancumsum", "nancumprod", "diff", "clip", "around", "round_", "sort", "argsort",
-    "argmax", "argmin", "nanargmax", "nanargmin", "ravel", "squeeze", "transpose",
-    "asarray", "asanyarray", "ascontiguousarray", "atleast_1d", "atleast_2d",
-    "atleast_3d", "hstack", "vstack", "column_stack", "concatenate", "stack", "dot",
-    "where", "nan_to_num", "unique", "count_nonzero", "any", "all", "zeros_like",
-    "ones_like", "full_like", "empty_like", "real", "imag", "angle", "sinc", "i0",
-    "interp", "digitize", "bincount", "histogram", "outer", "inner", "cross",
-    "tensordot", "einsum", "flip", "fliplr", "flipud", "rot90", "reshape", "swapaxes",
-    "moveaxis", "roll", "tile", "repeat", "trim_zeros", "isclose", "array_equal",
-    "isreal", "iscomplex", "log1p", "expm1", "abs", "sign",
-))
-
+NUMPY_FUNCTIONS = frozenset(_LISTS["NUMPY_FUNCTIONS"])
 # scipy.special functions commonly used in transformers, by short name (ufuncs
 # and pure functions); a name is trusted when it lies under scipy.special and
 # resolves to scipy.special.<short name> itself.
-SCIPY_SPECIAL_FUNCTIONS = frozenset((
-    "expit", "logit", "log_expit", "erf", "erfc", "erfinv", "erfcinv", "gammaln",
-    "boxcox", "boxcox1p", "inv_boxcox", "inv_boxcox1p", "xlogy", "xlog1py", "ndtr",
-    "ndtri", "log_ndtr", "softmax", "log_softmax", "logsumexp", "entr", "rel_entr",
-    "kl_div", "digamma", "psi", "gamma", "loggamma", "sinc", "exp1", "exp2", "exp10",
-    "cbrt", "expm1", "log1p", "round",
-))
-
+SCIPY_SPECIAL_FUNCTIONS = frozenset(_LISTS["SCIPY_SPECIAL_FUNCTIONS"])
 # Builtins that may appear as class references (e.g. dtype=float) or pure functions.
-BUILTIN_GLOBALS = frozenset(
-    "builtins." + n for n in (
-        "int", "float", "complex", "bool", "str", "bytes", "bytearray", "list", "tuple",
-        "dict", "set", "frozenset", "slice", "range", "abs", "len", "min", "max", "sum",
-        "round", "sorted", "any", "all", "divmod", "pow", "Ellipsis", "NotImplemented",
-    )
-)
-
+BUILTIN_GLOBALS = frozenset(_LISTS["BUILTIN_GLOBALS"])
 # Standard-library classes whose instances are plain data (rebuilt from state).
-STDLIB_CLASSES = frozenset({
-    "collections.OrderedDict", "collections.defaultdict", "collections.Counter",
-    "datetime.datetime", "datetime.date", "datetime.time",
-    "datetime.timedelta", "datetime.timezone", "decimal.Decimal", "fractions.Fraction",
-})
-
+STDLIB_CLASSES = frozenset(_LISTS["STDLIB_CLASSES"])
 # scipy classes that scikit-learn keeps in fitted estimators (SplineTransformer's
 # splines); plain data rebuilt from their instance dict, validated by _checks.
-SCIPY_CLASSES = frozenset({"scipy.interpolate._bsplines.BSpline"})
+SCIPY_CLASSES = frozenset(_LISTS["SCIPY_CLASSES"])
 
 _NUMPY_SCALAR_CLASSES = frozenset(
     "numpy." + t.__name__ for t in set(np.sctypeDict.values())

@@ -12,8 +12,10 @@
 
 #include "ark/format/limits.h"
 #include "commands.h"
+#include "convert.h"
 #include "predict.h"
 #include "registry_cmd.h"
+#include "scan.h"
 
 namespace {
 
@@ -40,6 +42,8 @@ int Main(int argc, char** argv) {
                   "  ark verify model.ark            check every checksum\n"
                   "  ark predict model.ark --input rows.csv   predict natively, no Python\n"
                   "  ark registry --help             versioned registry, models:/ URIs\n"
+                  "  ark convert model.joblib model.ark       convert a pickle/joblib file safely\n"
+                  "  ark scan models/ --json                  check pickles for code they would run\n"
                   "\nRun 'ark COMMAND --help' for the options of a command.\n\n") +
       ark::cli::kExitCodeHelp);
 
@@ -53,6 +57,10 @@ int Main(int argc, char** argv) {
   CLI::App* registry = ark::cli::AddRegistryCommand(app, registry_options);
   predict->fallthrough();  // `--registry PATH` after a models:/ URI
   verify->fallthrough();
+  ark::cli::ScanOptions scan_options;
+  CLI::App* scan = ark::cli::AddScanCommand(app, scan_options);
+  ark::cli::ConvertOptions convert_options;
+  CLI::App* convert = ark::cli::AddConvertCommand(app, convert_options);
 
   try {
     app.parse(argc, argv);
@@ -65,6 +73,8 @@ int Main(int argc, char** argv) {
   if (verify->parsed()) return ark::cli::RunVerify(verify_options);
   if (predict->parsed()) return ark::cli::RunPredict(predict_options);
   if (registry->parsed()) return ark::cli::RunRegistry(registry_options);
+  if (scan->parsed()) return ark::cli::RunScan(scan_options);
+  if (convert->parsed()) return ark::cli::RunConvert(convert_options);
   std::cerr << "ark: no command given; run 'ark --help'\n";
   return ark::cli::kExitUsage;
 }

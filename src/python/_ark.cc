@@ -11,6 +11,7 @@ namespace ark::python {
 void RegisterChecks(py::module_& m);  // py_checks.cc
 void RegisterTreeCodec(py::module_& m);  // py_tree_codec.cc
 void RegisterRegistry(py::module_& m);  // py_registry.cc
+void RegisterPickle(py::module_& m);  // py_pickle.cc
 }  // namespace ark::python
 
 PYBIND11_MODULE(_ark, m) {
@@ -27,4 +28,5 @@ PYBIND11_MODULE(_ark, m) {
   ark::python::RegisterChecks(m);
   ark::python::RegisterTreeCodec(m);
   ark::python::RegisterRegistry(m);
+  ark::python::RegisterPickle(m);
 }
