@@ -63,9 +63,9 @@ def state(registry):
 
 
 def stored_files(registry):
-    blobs = os.path.join(registry.path, "blobs")
-    return sorted(os.path.relpath(os.path.join(d, f), blobs)
-                  for d, _, files in os.walk(blobs) for f in files)
+    packs = os.path.join(registry.path, "packs")
+    return sorted(os.path.relpath(os.path.join(d, f), packs)
+                  for d, _, files in os.walk(packs) for f in files)
 
 
 # ---------------------------------------------------------------- the example
@@ -384,8 +384,8 @@ def test_corrupt_artifact_is_refused_and_changes_nothing(reg, tree, tmp_path):
 
 def test_corrupt_stored_piece_is_detected_on_get(reg, tree, tmp_path):
     v = reg.register("tree", tree)
-    blobs = os.path.join(reg.path, "blobs")
-    pieces = [os.path.join(d, f) for d, _, fs in os.walk(blobs) for f in fs]
+    packs = os.path.join(reg.path, "packs")
+    pieces = [os.path.join(d, f) for d, _, fs in os.walk(packs) for f in fs]
     largest = max(pieces, key=os.path.getsize)
     data = bytearray(open(largest, "rb").read())
     data[len(data) // 2] ^= 0x01

@@ -321,7 +321,7 @@ def test_register_killed_at_every_crash_point(tmp_path):
         assert reg.gc()["pieces_removed"] == 0
     _check_live_versions(registry_path, expected, str(tmp_path))
     live_bytes = sum(os.path.getsize(p) for p in expected.values())
-    assert _tree_bytes(os.path.join(registry_path, "blobs")) <= live_bytes
+    assert _tree_bytes(os.path.join(registry_path, "packs")) <= live_bytes
     # The registry works after all this: a clean register, then gc keeps it.
     last = _make_artifact(folder, MAX_CRASH_POINTS + 1, 256)
     result = _run("crash", registry_path, last)
@@ -395,7 +395,7 @@ def test_full_disk_is_a_clear_error_and_changes_nothing(tmp_path):
         reg.register("m", small)
     with ark.Registry(registry_path, create=False) as reg:
         before = [(v.version, v.digest) for v in reg.versions("m")], len(reg.history())
-    blobs_before = _tree(os.path.join(registry_path, "blobs"))
+    packs_before = _tree(os.path.join(registry_path, "packs"))
     result = _run("limited", registry_path, big, 1_000_000)
     assert result.returncode == 0, result.stderr
     error = json.loads(result.stdout)
@@ -403,7 +403,7 @@ def test_full_disk_is_a_clear_error_and_changes_nothing(tmp_path):
     assert "too large" in error["message"].lower() or "space" in error["message"].lower(), error
     with ark.Registry(registry_path, create=False) as reg:
         assert ([(v.version, v.digest) for v in reg.versions("m")], len(reg.history())) == before
-    assert _tree(os.path.join(registry_path, "blobs")) == blobs_before
+    assert _tree(os.path.join(registry_path, "packs")) == packs_before
     # With room again, the same register works.
     with ark.Registry(registry_path, create=False) as reg:
         assert reg.register("m", big).digest == _digest(big)

@@ -352,8 +352,9 @@ std::vector<VersionInfo> RegistryImpl::Import(const std::string& tar_path, const
 
   // 3. Store the pieces, then commit every version at once.
   size_t i = 0;
+  PackWriter pack(packs_);
   for (const Json& rec : bundle["versions"]) {
-    StorePieces(artifacts[i], &nvs[i]);
+    StorePieces(artifacts[i], &nvs[i], &pack);
     const std::string expected = Str(rec, "content_sha256");
     if (!expected.empty() && expected != nvs[i].info.content_sha256) {
       throw Error(ErrorCode::kChecksumMismatch,
@@ -362,6 +363,7 @@ std::vector<VersionInfo> RegistryImpl::Import(const std::string& tar_path, const
     }
     ++i;
   }
+  FinishPack(&pack, &nvs);
   // A parent inside the bundle points at its new number; one outside it is
   // dropped (it would name a version of another registry).
   for (auto& nv : nvs) {

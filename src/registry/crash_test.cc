@@ -101,6 +101,48 @@ TEST(CrashTest, EveryCrashPointLeavesWholeVersionsOnly) {
   FAIL() << "the child never finished";
 }
 
+// Gc killed at each of its points while it deletes a dead pack and repacks
+// a mostly dead one: live versions stay whole, the next gc finishes the job.
+TEST(CrashTest, GcKilledWhileRepackingLosesNothing) {
+  bool finished = false;
+  for (int k = 1; k < 40 && !finished; ++k) {
+    TempDir dir;
+    const std::string root = dir.File("reg");
+    const std::string a = dir.File("a.ark"), b = dir.File("b.ark"), c = dir.File("c.ark");
+    WriteArk(a, {Ramp(1000, 1), Ramp(20'000, 2)});  // shares Ramp(1000, 1) with b
+    WriteArk(b, {Ramp(1000, 1), Ramp(300, 3)});
+    WriteArk(c, {Ramp(500, 4)});
+    {
+      auto reg = Registry::Open(root, true);
+      reg->Register("m", a, {});
+      reg->Register("m", b, {});
+      reg->Register("n", c, {});
+      reg->Delete("m", 1);  // a's pack: mostly dead -> repacked
+      reg->Delete("n", 1);  // c's pack: all dead -> deleted
+    }
+    const int status = InChild([&] {
+      setenv("ARK_REGISTRY_CRASH_AT", std::to_string(k).c_str(), 1);
+      Registry::Open(root)->Gc();
+      return 0;
+    });
+    ASSERT_TRUE(status == 0 || status == 86) << "k=" << k << " status " << status;
+    finished = status == 0;
+    auto reg = Registry::Open(root);
+    ASSERT_NO_THROW(reg->Get("m", 2, dir.File("out"))) << "k=" << k;
+    EXPECT_EQ(ReadAll(dir.File("out")), ReadAll(b)) << "k=" << k;
+    reg->Gc();
+    EXPECT_EQ(reg->Gc().pieces_removed, 0u) << "k=" << k;
+    ASSERT_NO_THROW(reg->Get("m", 2, dir.File("out"))) << "k=" << k;
+    EXPECT_EQ(ReadAll(dir.File("out")), ReadAll(b)) << "k=" << k;
+    // Only b's pieces are left: header, two arrays, tail.
+    EXPECT_EQ(PieceFiles(root).first, 4u) << "k=" << k;
+    if (finished) {
+      EXPECT_GT(k, 4) << "too few gc crash points reached";
+    }
+  }
+  EXPECT_TRUE(finished) << "gc never finished";
+}
+
 TEST(ConcurrencyTest, WritersInSeveralProcessesLoseNothing) {
   TempDir dir;
   const std::string root = dir.File("reg");
@@ -181,7 +223,7 @@ TEST(DiskFullTest, RefusedWriteChangesNothing) {
   auto reg = Registry::Open(root);
   EXPECT_TRUE(reg->ListModels().empty());
   EXPECT_TRUE(reg->History("").empty());
-  for (const auto& e : std::filesystem::recursive_directory_iterator(root + "/blobs")) {
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root + "/packs")) {
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
   }
   EXPECT_NO_THROW(reg->Register("m", dir.File("big.ark"), {}));

@@ -1,6 +1,6 @@
 // MetadataStore: the registry's database behind an interface, so that the
 // SQLite store of one folder (sqlite_store.h) and a PostgreSQL store (later)
-// are interchangeable. The Registry (registry.cc) owns the files (pieces,
+// are interchangeable. The Registry (registry.cc) owns the files (packs,
 // cache) and checks names and artifacts; a store owns the rows.
 //
 // Contract of every method:
@@ -25,6 +25,7 @@
 
 #include "ark/registry/registry.h"
 #include "filter.h"
+#include "piece_store.h"
 
 namespace ark::registry::internal {
 
@@ -36,7 +37,11 @@ struct PieceRef {
 // A version to insert. `info.version` is ignored (allocated by the store).
 struct NewVersion {
   VersionInfo info;
-  std::vector<PieceRef> pieces;      // in file order; their files exist already
+  std::vector<PieceRef> pieces;      // in file order
+  // Piece index entries to add (pieces this registration wrote into a pack,
+  // durable already). Every piece of `pieces` must be indexed after the
+  // insert (these plus those indexed before), or AddVersions throws.
+  std::vector<PieceLocation> new_pieces;
   std::string audit_action = "register";
   std::string audit_reason;
   std::vector<std::string> aliases;  // set on the new version when free (import)
@@ -64,8 +69,11 @@ class MetadataStore {
   virtual std::vector<VersionInfo> ListVersions(const std::string& name, bool include_deleted) = 0;
   virtual VersionInfo GetVersion(const std::string& name, int64_t version) = 0;
   virtual VersionInfo Resolve(const ModelUri& uri) = 0;
-  // The pieces of a version (any status) in file order.
-  virtual std::vector<PieceRef> Pieces(const std::string& name, int64_t version) = 0;
+  // The pieces of a version (any status) in file order, with their index
+  // entries (pack empty when not indexed).
+  virtual std::vector<PieceLocation> Pieces(const std::string& name, int64_t version) = 0;
+  // Which of `shas` the piece index holds.
+  virtual std::set<std::string> KnownPieces(const std::vector<std::string>& shas) = 0;
 
   virtual void SetAlias(const std::string& name, const std::string& alias, int64_t version,
                         const std::string& reason, const std::string& actor) = 0;
@@ -90,8 +98,15 @@ class MetadataStore {
                                           bool include_deleted) = 0;
   virtual std::vector<AuditEvent> History(const std::string& name, int64_t limit) = 0;
 
-  // Every piece referenced by a READY version.
-  virtual std::set<std::string> LivePieces() = 0;
+  // Piece index maintenance (Gc, under the exclusive folder lock):
+  // Drops the index entries of pieces no READY version references; returns
+  // how many.
+  virtual uint64_t DropDeadPieces() = 0;
+  // Every index entry.
+  virtual std::vector<PieceLocation> IndexedPieces() = 0;
+  // Points the entries of `moved` (copied out of pack `from`) at their new
+  // pack and offset, in one transaction.
+  virtual void MovePieces(const std::string& from, const std::vector<PieceLocation>& moved) = 0;
   // content_sha256 ("sha256:<hex>") of every READY version (to prune cache/).
   virtual std::set<std::string> LiveContents() = 0;
   // Records that Gc ran (an audit row: action "gc").

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 
 #include "ark/format/error.h"
@@ -32,6 +33,9 @@ using internal::CheckTag;
 using internal::CrashPoint;
 using internal::FolderLock;
 using internal::NewVersion;
+using internal::PackReader;
+using internal::PackWriter;
+using internal::PieceLocation;
 using internal::PieceRef;
 using internal::RegistryImpl;
 using internal::ResolveActor;
@@ -40,6 +44,11 @@ namespace {
 
 constexpr char kDbName[] = "registry.db";
 constexpr size_t kReadChunk = 1 << 20;
+// StorePieces looks pieces up in the index in batches of this many or bytes.
+constexpr size_t kLookupBatch = 1024;
+constexpr size_t kLookupBatchBytes = 32 << 20;
+// Gc repacks a pack when more than this fraction of its bytes is dead.
+constexpr double kRepackDeadFraction = 0.5;
 constexpr int64_t kStaleTempMs = 0;  // under the exclusive lock every temporary is stale
 
 std::string Hex(const format::Digest& d) { return format::ToHex(d); }
@@ -143,7 +152,7 @@ std::unique_ptr<Registry> Registry::Open(const std::string& path, bool create) {
   const std::string db = path + "/" + kDbName;
   std::error_code ec;
   if (create) {
-    fs::create_directories(path + "/blobs", ec);
+    fs::create_directories(path + "/packs", ec);
     if (!ec) fs::create_directories(path + "/cache", ec);
     if (ec) throw Error(ErrorCode::kIo, "cannot create registry " + path + ": " + ec.message());
   } else if (!fs::exists(db, ec)) {
@@ -152,7 +161,7 @@ std::unique_ptr<Registry> Registry::Open(const std::string& path, bool create) {
                     "); create one with 'ark registry init " + path + "'");
   }
   auto store = internal::OpenSqliteStore(db, create);
-  fs::create_directories(path + "/blobs", ec);
+  fs::create_directories(path + "/packs", ec);
   fs::create_directories(path + "/cache", ec);
   return std::make_unique<RegistryImpl>(path, std::move(store));
 }
@@ -176,7 +185,7 @@ FolderLock::~FolderLock() {
 }
 
 RegistryImpl::RegistryImpl(std::string path, std::unique_ptr<MetadataStore> store)
-    : path_(std::move(path)), store_(std::move(store)), pieces_(path_ + "/blobs") {}
+    : path_(std::move(path)), store_(std::move(store)), packs_(path_ + "/packs") {}
 
 // ---------------------------------------------------------------- Register
 
@@ -245,26 +254,51 @@ Artifact RegistryImpl::Check(const std::string& ark_path, const std::string& doi
   return a;
 }
 
-void RegistryImpl::StorePieces(const Artifact& artifact, NewVersion* nv) {
+void RegistryImpl::StorePieces(const Artifact& artifact, NewVersion* nv, PackWriter* pack) {
   const int fd = ::open(artifact.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(ErrorCode::kIo, "cannot open " + artifact.path + ": " + std::strerror(errno));
   format::Sha256 whole;
-  std::vector<std::byte> buf;
+  struct Pending {
+    std::string hex;
+    std::vector<std::byte> bytes;
+  };
+  std::vector<Pending> pending;
+  size_t pending_bytes = 0;
   uint64_t new_bytes = 0;
-  try {
-    for (const auto& [begin, end] : artifact.ranges) {
-      ReadRange(fd, artifact.path, begin, end, &buf);
-      whole.Update(std::span<const std::byte>(buf));
-      const std::string hex = Hex(format::Sha256Of(std::span<const std::byte>(buf)));
+  // Pieces the index lacks go into the pack; looked up in batches so that a
+  // forest of thousands of pieces costs a few queries.
+  auto flush = [&] {
+    std::vector<std::string> shas;
+    shas.reserve(pending.size());
+    for (const Pending& p : pending) shas.push_back(p.hex);
+    const std::set<std::string> known = store_->KnownPieces(shas);
+    for (const Pending& p : pending) {
+      if (known.count(p.hex) != 0 || pack->Contains(p.hex)) continue;
+      uint64_t offset = 0;
       try {
-        if (pieces_.Put(hex, buf)) new_bytes += buf.size();
+        offset = pack->Add(p.hex, p.bytes);
       } catch (const Error& e) {
         throw Error(e.code(), std::string("registry ") + path_ + ": " + e.what() +
                                   " (the registration was not recorded)");
       }
-      nv->pieces.push_back(PieceRef{hex, buf.size()});
-      CrashPoint("after piece written");
+      nv->new_pieces.push_back(PieceLocation{p.hex, "", offset, p.bytes.size()});
+      new_bytes += p.bytes.size();
     }
+    pending.clear();
+    pending_bytes = 0;
+  };
+  try {
+    for (const auto& [begin, end] : artifact.ranges) {
+      Pending p;
+      ReadRange(fd, artifact.path, begin, end, &p.bytes);
+      whole.Update(std::span<const std::byte>(p.bytes));
+      p.hex = Hex(format::Sha256Of(std::span<const std::byte>(p.bytes)));
+      nv->pieces.push_back(PieceRef{p.hex, p.bytes.size()});
+      pending_bytes += p.bytes.size();
+      pending.push_back(std::move(p));
+      if (pending.size() >= kLookupBatch || pending_bytes >= kLookupBatchBytes) flush();
+    }
+    flush();
   } catch (...) {
     ::close(fd);
     throw;
@@ -272,6 +306,22 @@ void RegistryImpl::StorePieces(const Artifact& artifact, NewVersion* nv) {
   ::close(fd);
   nv->info.new_bytes = new_bytes;
   nv->info.content_sha256 = "sha256:" + Hex(whole.Finish());
+}
+
+void RegistryImpl::FinishPack(PackWriter* pack, std::vector<NewVersion>* versions) {
+  if (pack->empty()) return;  // everything was stored already
+  CrashPoint("pack written, not yet published");
+  std::string id;
+  try {
+    id = pack->Finish();
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string("registry ") + path_ + ": " + e.what() +
+                              " (the registration was not recorded)");
+  }
+  for (NewVersion& nv : *versions) {
+    for (PieceLocation& p : nv.new_pieces) p.pack = id;
+  }
+  CrashPoint("after pack written");
 }
 
 VersionInfo RegistryImpl::Register(const std::string& name, const std::string& ark_path,
@@ -292,8 +342,11 @@ VersionInfo RegistryImpl::Register(const std::string& name, const std::string& a
   if (!options.data_fingerprint.empty()) nv.info.data_fingerprint = options.data_fingerprint;
   nv.info.parent_version = options.parent_version;
   FolderLock lock(path_, /*exclusive=*/false);
-  StorePieces(artifact, &nv);
-  return store_->AddVersions(name, {nv}, nullptr, actor).at(0);
+  PackWriter pack(packs_);
+  StorePieces(artifact, &nv, &pack);
+  std::vector<NewVersion> nvs = {std::move(nv)};
+  FinishPack(&pack, &nvs);
+  return store_->AddVersions(name, nvs, nullptr, actor).at(0);
 }
 
 // ---------------------------------------------------------------- reads
@@ -412,21 +465,61 @@ Registry::GcResult RegistryImpl::Gc() {
   std::lock_guard<std::mutex> guard(mu_);
   FolderLock lock(path_, /*exclusive=*/true);
   const int64_t start = NowMs();
-  const std::set<std::string> live = store_->LivePieces();
   GcResult result;
-  std::vector<std::string> doomed;
-  pieces_.ForEach([&](const std::string& hex, uint64_t, int64_t mtime_ms) {
-    // Rule: a piece survives if a READY version references it, or if it
-    // changed after this gc started (belt and braces: the exclusive lock
-    // already keeps registrations out).
-    if (live.count(hex) == 0 && mtime_ms < start) doomed.push_back(hex);
-  });
-  for (const std::string& hex : doomed) {
-    result.bytes_freed += pieces_.Remove(hex);
-    ++result.pieces_removed;
-    CrashPoint("gc: after a piece removed");
+  // Rule: a pack is only removed or rewritten if it was last changed before
+  // this gc started (belt and braces: the exclusive lock already keeps
+  // registrations out).
+  std::map<std::string, uint64_t> indexed_before;  // pack -> index entries
+  for (const PieceLocation& p : store_->IndexedPieces()) ++indexed_before[p.pack];
+  // 1. Forget the pieces no READY version references (one transaction).
+  result.pieces_removed += store_->DropDeadPieces();
+  // 2. Per pack: what is still live.
+  std::map<std::string, std::vector<PieceLocation>> live;
+  for (PieceLocation& p : store_->IndexedPieces()) live[p.pack].push_back(std::move(p));
+  for (const auto& pack : packs_.List()) {
+    if (pack.mtime_ms >= start) continue;
+    const auto it = live.find(pack.id);
+    if (it == live.end()) {
+      // No live piece: a pack of deleted versions, or an orphan left by a
+      // registration killed before its commit (its pieces were never indexed).
+      if (indexed_before.count(pack.id) == 0) result.pieces_removed += packs_.Records(pack.id).size();
+      result.bytes_freed += packs_.Remove(pack.id);
+      CrashPoint("gc: after a pack removed");
+      continue;
+    }
+    uint64_t live_bytes = internal::kPackHeaderSize;
+    for (const PieceLocation& p : it->second) live_bytes += internal::PackRecordHeaderSize(p.size) + p.size;
+    if (static_cast<double>(live_bytes) >= (1.0 - kRepackDeadFraction) * static_cast<double>(pack.size)) {
+      continue;
+    }
+    // 3. Repack: copy the live pieces (checked) into a new pack, point the
+    // index at it, then remove the old pack.
+    std::vector<PieceLocation> moved;
+    {
+      PackReader reader(packs_);
+      PackWriter writer(packs_);
+      std::vector<std::byte> buf;
+      bool damaged = false;
+      for (const PieceLocation& p : it->second) {
+        reader.Read(p, &buf);
+        if (Hex(format::Sha256Of(std::span<const std::byte>(buf))) != p.sha) {
+          damaged = true;  // leave the pack as it is: Get reports the damage
+          break;
+        }
+        const uint64_t offset = writer.Add(p.sha, buf);
+        moved.push_back(PieceLocation{p.sha, writer.id(), offset, p.size});
+      }
+      if (damaged) continue;
+      const uint64_t written = writer.size();
+      writer.Finish();
+      CrashPoint("gc: after a repacked pack written");
+      store_->MovePieces(pack.id, moved);
+      const uint64_t removed = packs_.Remove(pack.id);
+      result.bytes_freed += removed > written ? removed - written : 0;
+      CrashPoint("gc: after a repacked pack removed");
+    }
   }
-  pieces_.RemoveStaleTemporaries(start - kStaleTempMs);
+  result.bytes_freed += packs_.RemoveStaleTemporaries(start - kStaleTempMs);
   // Cached files of versions no longer live.
   const std::set<std::string> contents = store_->LiveContents();
   std::error_code ec;
@@ -451,7 +544,7 @@ Registry::GcResult RegistryImpl::Gc() {
 // ---------------------------------------------------------------- Get
 
 void RegistryImpl::Assemble(const VersionInfo& version, const std::string& out_path) {
-  const std::vector<PieceRef> pieces = store_->Pieces(version.name, version.version);
+  const std::vector<PieceLocation> pieces = store_->Pieces(version.name, version.version);
   const std::string where = "registry " + path_ + ": " + version.name + " version " +
                             std::to_string(version.version);
   static std::atomic<uint64_t> counter{0};
@@ -466,19 +559,17 @@ void RegistryImpl::Assemble(const VersionInfo& version, const std::string& out_p
   };
   format::Sha256 whole;
   std::vector<std::byte> buf;
-  for (const PieceRef& p : pieces) {
-    const std::string piece_path = pieces_.PathOf(p.sha);
-    const int in = ::open(piece_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (in < 0) fail(ErrorCode::kIo, where + ": piece " + piece_path + " is missing");
+  PackReader reader(packs_);
+  for (const PieceLocation& p : pieces) {
+    if (p.pack.empty()) fail(ErrorCode::kIo, where + ": piece " + p.sha + " is not stored");
     try {
-      ReadRange(in, piece_path, 0, p.size, &buf);
+      reader.Read(p, &buf);
     } catch (const Error& e) {
-      ::close(in);
       fail(ErrorCode::kIo, where + ": " + e.what());
     }
-    ::close(in);
     if (Hex(format::Sha256Of(std::span<const std::byte>(buf))) != p.sha) {
-      fail(ErrorCode::kChecksumMismatch, where + ": piece " + piece_path + " is damaged (SHA-256 mismatch)");
+      fail(ErrorCode::kChecksumMismatch, where + ": piece " + p.sha + " in " + packs_.PathOf(p.pack) +
+                                             " is damaged (SHA-256 mismatch)");
     }
     whole.Update(std::span<const std::byte>(buf));
     size_t done = 0;

@@ -1,13 +1,14 @@
 // The one Registry implementation: a folder with a MetadataStore (SQLite) and
-// a PieceStore. registry.cc holds registration, retrieval and gc; bundle.cc
+// a PackStore. registry.cc holds registration, retrieval and gc; bundle.cc
 // holds export and import. Every public method takes mu_ (a Registry object
 // may be shared by threads) and follows the contract of registry.h.
 //
 // Locking between processes (registry.lock, flock):
 //   - Register, Import, Get and Materialize hold it shared while they write or
-//     read pieces and commit; Gc holds it exclusive. So Gc never runs while a
-//     registration has written pieces it has not committed yet, and never
-//     removes a piece a running Get is reading.
+//     read packs and commit; Gc holds it exclusive. So Gc never runs while a
+//     registration has written a pack it has not committed yet (or relies on
+//     an index entry it looked up), and never removes or repacks a pack a
+//     running Get is reading.
 #pragma once
 
 #include <memory>
@@ -84,9 +85,14 @@ class RegistryImpl final : public Registry {
   // with what was being done. Fills everything of Artifact::info that comes
   // from the file.
   Artifact Check(const std::string& ark_path, const std::string& doing) const;
-  // Writes the artifact's pieces (crash point after each); fills
-  // `new_version->pieces` and info.new_bytes / content_sha256.
-  void StorePieces(const Artifact& artifact, NewVersion* new_version);
+  // Cuts the artifact into pieces and appends those the piece index lacks
+  // (and `pack` holds not yet) to `pack`; fills `new_version->pieces`,
+  // `new_version->new_pieces` (pack id still empty: set by the caller after
+  // pack->Finish()) and info.new_bytes / content_sha256.
+  void StorePieces(const Artifact& artifact, NewVersion* new_version, PackWriter* pack);
+  // Publishes `pack` (when not empty) and stamps its id on the versions' new
+  // index entries; crash point after. Errors name the registry.
+  void FinishPack(PackWriter* pack, std::vector<NewVersion>* versions);
   // Re-assembles a READY version into `out_path` (temp + fsync + rename),
   // checking every piece and the whole file's SHA-256.
   void Assemble(const VersionInfo& version, const std::string& out_path);
@@ -96,7 +102,7 @@ class RegistryImpl final : public Registry {
 
   std::string path_;
   std::unique_ptr<MetadataStore> store_;
-  PieceStore pieces_;
+  PackStore packs_;
   std::mutex mu_;
 };
 

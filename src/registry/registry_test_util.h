@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ark/format/writer.h"
+#include "piece_store.h"
 
 namespace ark::registry::testing {
 
@@ -74,14 +75,16 @@ inline void WriteAll(const std::string& path, const std::vector<char>& bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-// Number and total size of the piece files under <registry>/blobs.
+// Number and total size of the pieces in the pack files under <registry>/packs
+// (pack and record headers not counted).
 inline std::pair<size_t, uint64_t> PieceFiles(const std::string& registry) {
+  const internal::PackStore packs(registry + "/packs");
   size_t n = 0;
   uint64_t bytes = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(registry + "/blobs")) {
-    if (e.is_regular_file() && e.path().filename().string().size() == 64) {
+  for (const auto& pack : packs.List()) {
+    for (const auto& piece : packs.Records(pack.id)) {
       ++n;
-      bytes += e.file_size();
+      bytes += piece.size;
     }
   }
   return {n, bytes};

@@ -94,6 +94,7 @@ class Db {
 
   bool TableExists(const char* name);
   int64_t LastId() const { return sqlite3_last_insert_rowid(db_); }
+  int64_t Changes() const { return sqlite3_changes(db_); }
 
   // Runs fn() in BEGIN IMMEDIATE ... COMMIT, retrying the whole transaction
   // on SQLITE_BUSY; any exception rolls back and propagates.
@@ -170,6 +171,9 @@ class Stmt {
     return Check(sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
   }
   Stmt& Bind(int i, const char* v) { return Bind(i, std::string(v)); }
+  Stmt& BindBlob(int i, const std::string& bytes) {
+    return Check(sqlite3_bind_blob(s_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT));
+  }
   Stmt& Bind(int i, const SqlValue& v) {
     return std::visit([&](const auto& x) -> Stmt& { return Bind(i, x); }, v);
   }
@@ -185,9 +189,19 @@ class Stmt {
     while (Step()) {
     }
   }
+  // Ready to run again with new bindings.
+  void Reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
   int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
   double Real(int col) const { return sqlite3_column_double(s_, col); }
   bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  std::string Blob(int col) const {
+    const void* p = sqlite3_column_blob(s_, col);
+    return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s_, col)))
+             : std::string();
+  }
   std::string Text(int col) const {
     const unsigned char* p = sqlite3_column_text(s_, col);
     return p ? std::string(reinterpret_cast<const char*>(p),

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <set>
+#include <unordered_set>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <type_traits>
@@ -21,7 +23,7 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;  // 2: piece index + pack files
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -83,12 +85,16 @@ CREATE TABLE IF NOT EXISTS aliases(
 CREATE INDEX IF NOT EXISTS aliases_version ON aliases(version_id);
 CREATE INDEX IF NOT EXISTS aliases_alias ON aliases(alias);
 CREATE TABLE IF NOT EXISTS version_pieces(
-  version_id INTEGER NOT NULL REFERENCES versions(id),
-  seq INTEGER NOT NULL,
-  sha TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  PRIMARY KEY(version_id, seq)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS version_pieces_sha ON version_pieces(sha);
+  version_id INTEGER PRIMARY KEY REFERENCES versions(id),
+  shas BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS packs(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS pieces(
+  sha BLOB PRIMARY KEY,
+  pack_id INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  size INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   time_ms INTEGER NOT NULL,
@@ -111,6 +117,28 @@ constexpr const char* kVersionColumns =
     "v.size, v.new_bytes, v.stage, v.status, v.metadata, v.data_fingerprint, v.source_ref, "
     "v.parent_version, v.created_by, v.created_ms, v.id";
 
+
+// Piece digests are stored as their 32 raw bytes (half the size of hex).
+std::string RawSha(const std::string& hex) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  std::string out(hex.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+  }
+  return out;
+}
+
+std::string HexSha(const std::string& raw) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(raw.size() * 2);
+  for (char c : raw) {
+    const auto b = static_cast<unsigned char>(c);
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
+}
 
 struct VersionRow {
   int64_t model_id = 0;
@@ -224,11 +252,31 @@ class SqliteStore final : public MetadataStore {
           Stmt(db_, "INSERT INTO metrics(version_id, key, value) VALUES (?, ?, ?)")
               .Bind(1, vid).Bind(2, k).Bind(3, v).Run();
         }
-        int64_t seq = 0;
-        for (const PieceRef& p : nv.pieces) {
-          Stmt(db_, "INSERT INTO version_pieces(version_id, seq, sha, size) VALUES (?, ?, ?, ?)")
-              .Bind(1, vid).Bind(2, seq++).Bind(3, p.sha).Bind(4, static_cast<int64_t>(p.size)).Run();
+        std::map<std::string, int64_t> pack_ids;
+        for (const PieceLocation& p : nv.new_pieces) {
+          auto pid = pack_ids.find(p.pack);
+          if (pid == pack_ids.end()) pid = pack_ids.emplace(p.pack, PackId(p.pack)).first;
+          // A concurrent registration may have indexed the same piece in its
+          // own pack: the first entry stays, gc reclaims the other copy.
+          Stmt(db_, "INSERT OR IGNORE INTO pieces(sha, pack_id, offset, size) VALUES (?, ?, ?, ?)")
+              .BindBlob(1, RawSha(p.sha)).Bind(2, pid->second)
+              .Bind(3, static_cast<int64_t>(p.offset)).Bind(4, static_cast<int64_t>(p.size)).Run();
         }
+        std::string shas;
+        shas.reserve(nv.pieces.size() * 32);
+        Stmt known(db_, "SELECT 1 FROM pieces WHERE sha = ?");
+        for (const PieceRef& p : nv.pieces) {
+          const std::string raw = RawSha(p.sha);
+          known.Reset();
+          known.BindBlob(1, raw);
+          if (!known.Step()) {
+            throw Error(ErrorCode::kIo, "piece " + p.sha + " of '" + name +
+                                            "' is not stored (nothing was registered)");
+          }
+          shas += raw;
+        }
+        Stmt(db_, "INSERT INTO version_pieces(version_id, shas) VALUES (?, ?)")
+            .Bind(1, vid).BindBlob(2, shas).Run();
         Json after = {{"digest", in.digest},       {"size", in.size},
                       {"new_bytes", in.new_bytes}, {"label", in.label},
                       {"stage", stage},            {"tags", in.tags},
@@ -316,13 +364,41 @@ class SqliteStore final : public MetadataStore {
     });
   }
 
-  std::vector<PieceRef> Pieces(const std::string& name, int64_t version) override {
+  std::vector<PieceLocation> Pieces(const std::string& name, int64_t version) override {
     return db_.Read([&] {
       const VersionRow row = FindVersion(name, version, false);
-      Stmt s(db_, "SELECT sha, size FROM version_pieces WHERE version_id = ? ORDER BY seq");
+      Stmt s(db_, "SELECT shas FROM version_pieces WHERE version_id = ?");
       s.Bind(1, row.id);
-      std::vector<PieceRef> out;
-      while (s.Step()) out.push_back({s.Text(0), static_cast<uint64_t>(s.Int(1))});
+      const std::string shas = s.Step() ? s.Blob(0) : std::string();
+      Stmt at(db_, "SELECT k.name, p.offset, p.size FROM pieces p JOIN packs k ON k.id = p.pack_id"
+                   " WHERE p.sha = ?");
+      std::vector<PieceLocation> out;
+      for (size_t i = 0; i + 32 <= shas.size(); i += 32) {
+        const std::string raw = shas.substr(i, 32);
+        PieceLocation loc;
+        loc.sha = HexSha(raw);
+        at.Reset();
+        at.BindBlob(1, raw);
+        if (at.Step()) {
+          loc.pack = at.Text(0);
+          loc.offset = static_cast<uint64_t>(at.Int(1));
+          loc.size = static_cast<uint64_t>(at.Int(2));
+        }
+        out.push_back(std::move(loc));
+      }
+      return out;
+    });
+  }
+
+  std::set<std::string> KnownPieces(const std::vector<std::string>& shas) override {
+    return db_.Read([&] {
+      std::set<std::string> out;
+      Stmt s(db_, "SELECT 1 FROM pieces WHERE sha = ?");
+      for (const std::string& sha : shas) {
+        s.Reset();
+        s.BindBlob(1, RawSha(sha));
+        if (s.Step()) out.insert(sha);
+      }
       return out;
     });
   }
@@ -619,13 +695,65 @@ class SqliteStore final : public MetadataStore {
     });
   }
 
-  std::set<std::string> LivePieces() override {
-    return db_.Read([&] {
-      std::set<std::string> out;
-      Stmt s(db_, "SELECT DISTINCT p.sha FROM version_pieces p JOIN versions v ON v.id = p.version_id"
+  uint64_t DropDeadPieces() override {
+    return db_.Write([&] {
+      std::unordered_set<std::string> live;
+      Stmt s(db_, "SELECT vp.shas FROM version_pieces vp JOIN versions v ON v.id = vp.version_id"
                   " WHERE v.status = 'READY'");
-      while (s.Step()) out.insert(s.Text(0));
+      while (s.Step()) {
+        const std::string shas = s.Blob(0);
+        for (size_t i = 0; i + 32 <= shas.size(); i += 32) live.insert(shas.substr(i, 32));
+      }
+      std::vector<std::string> dead;
+      Stmt all(db_, "SELECT sha FROM pieces");
+      while (all.Step()) {
+        std::string sha = all.Blob(0);
+        if (live.count(sha) == 0) dead.push_back(std::move(sha));
+      }
+      Stmt del(db_, "DELETE FROM pieces WHERE sha = ?");
+      for (const std::string& sha : dead) {
+        del.Reset();
+        del.BindBlob(1, sha);
+        del.Run();
+      }
+      Stmt(db_, "DELETE FROM packs WHERE id NOT IN (SELECT pack_id FROM pieces)").Run();
+      return static_cast<uint64_t>(dead.size());
+    });
+  }
+
+  std::vector<PieceLocation> IndexedPieces() override {
+    return db_.Read([&] {
+      std::vector<PieceLocation> out;
+      Stmt s(db_, "SELECT p.sha, k.name, p.offset, p.size FROM pieces p JOIN packs k ON k.id = p.pack_id"
+                  " ORDER BY p.pack_id, p.offset");
+      while (s.Step()) {
+        out.push_back({HexSha(s.Blob(0)), s.Text(1), static_cast<uint64_t>(s.Int(2)),
+                       static_cast<uint64_t>(s.Int(3))});
+      }
       return out;
+    });
+  }
+
+  void MovePieces(const std::string& from, const std::vector<PieceLocation>& moved) override {
+    db_.Write([&] {
+      int64_t from_id = 0;
+      {
+        Stmt old(db_, "SELECT id FROM packs WHERE name = ?");
+        old.Bind(1, from);
+        if (!old.Step()) return;
+        from_id = old.Int(0);
+      }
+      std::map<std::string, int64_t> pack_ids;
+      Stmt s(db_, "UPDATE pieces SET pack_id = ?, offset = ? WHERE sha = ? AND pack_id = ?");
+      for (const PieceLocation& p : moved) {
+        auto pid = pack_ids.find(p.pack);
+        if (pid == pack_ids.end()) pid = pack_ids.emplace(p.pack, PackId(p.pack)).first;
+        s.Reset();
+        s.Bind(1, pid->second).Bind(2, static_cast<int64_t>(p.offset)).BindBlob(3, RawSha(p.sha))
+            .Bind(4, from_id).Run();
+      }
+      Stmt(db_, "DELETE FROM packs WHERE id = ? AND id NOT IN (SELECT pack_id FROM pieces)")
+          .Bind(1, from_id).Run();
     });
   }
 
@@ -646,6 +774,16 @@ class SqliteStore final : public MetadataStore {
   }
 
  private:
+  // The id of pack `name` in table packs (inserted when new). In a write
+  // transaction.
+  int64_t PackId(const std::string& name) {
+    Stmt(db_, "INSERT OR IGNORE INTO packs(name) VALUES (?)").Bind(1, name).Run();
+    Stmt s(db_, "SELECT id FROM packs WHERE name = ?");
+    s.Bind(1, name);
+    if (!s.Step()) throw Error(ErrorCode::kIo, "registry database: pack " + name + " vanished");
+    return s.Int(0);
+  }
+
   void Audit(const std::string& actor, const std::string& action, const std::string& model,
              int64_t version, const Json& before, const Json& after, const std::string& reason) {
     Stmt(db_, "INSERT INTO audit(time_ms, actor, action, model, version, before_json, after_json,"

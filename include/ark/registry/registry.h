@@ -2,39 +2,53 @@
 // lineage and an append-only audit log, in one folder.
 //
 // Layout of a registry folder (docs/REGISTRY.md is the spec):
-//   registry.db      SQLite (WAL): models, versions, tags, metrics, aliases, audit
-//   blobs/ab/<sha>   content-addressed pieces of registered .ark files
+//   registry.db      SQLite (WAL): models, versions, tags, metrics, aliases,
+//                    audit, each version's piece list, and the piece index
+//                    (sha -> pack, offset, size)
+//   registry.lock    flock: shared by Register/Import/Get/Materialize, exclusive by Gc
+//   packs/<id>.pack  pack files: the pieces of registered .ark files, appended
+//                    once and never modified (one new pack per registration)
 //   cache/           re-assembled files handed out by Materialize (safe to delete)
 //
 // Storage: a registered .ark file is cut into its blobs' stored bytes and
 // the rest (header, manifest, padding, footer); each piece is stored once,
 // by the SHA-256 of its bytes, so versions that share arrays share storage.
-// Get re-assembles the file byte for byte and checks its digest.
+// A registration writes the pieces the index lacks into one new pack (temp,
+// one fsync, rename, one directory fsync). Get re-assembles the file byte for
+// byte from the packs, checking every piece's SHA-256 and the file's digest.
 //
-// Reliability: every mutation is one SQLite transaction; the pieces of a new
-// version are written (temp, fsync, rename) before the transaction that
-// references them commits, so a process killed at any point leaves either
-// the whole version or none, and never a reference to a missing piece
-// (unreferenced pieces are reclaimed by Gc). Several processes may use one
-// registry at once: writers serialise on SQLite's lock (busy timeout), each
-// operation re-reads what it changes inside its transaction.
+// Reliability: every mutation is one SQLite transaction; the pack holding
+// the new pieces of a version is durable before the transaction that indexes
+// them and references them commits, so a process killed at any point leaves
+// either the whole version or none, and never a reference to a missing piece
+// (an unindexed pack or temporary is reclaimed by Gc). Several processes may
+// use one registry at once: writers serialise on SQLite's lock (busy
+// timeout), each operation re-reads what it changes inside its transaction.
+// Two concurrent registrations may both store a piece; the index keeps one
+// copy and Gc reclaims the other.
 //
 // Gc rule: Gc holds registry.lock exclusively while Register, Import, Get and
 // Materialize hold it shared, so it never runs beside a registration whose
-// pieces are written but not yet committed; it removes a piece only when no
-// READY version references it and the file is older than the gc's start
-// (a registration that finds a piece already there refreshes its mtime).
+// pack is written but not yet committed, nor beside a read. It drops the index
+// entries of pieces no READY version references (one transaction), deletes
+// packs with no indexed piece, and repacks a pack whose bytes are more than
+// half dead (copies its live pieces into a new pack, commits the index change,
+// then deletes the old pack); it touches only packs older than its start.
 //
 // Fault injection (crash tests): with $ARK_REGISTRY_CRASH_AT=n, the n-th crash
 // point this process reaches calls _exit(86). The points, in order of use:
-//   "after piece written"     Register / Import, after each piece is stored
-//                             (written or found already present)
+//   "pack written, not yet published"  Register / Import, new pieces written
+//                             to the temporary pack (not fsynced or renamed)
+//   "after pack written"      Register / Import, the pack renamed into place
+//                             (skipped when every piece was stored already)
 //   "before commit"           every write transaction, just before COMMIT
 //                             (register, alias, stage, tag, describe, delete,
-//                             import, and gc's audit record)
+//                             import, gc's index changes and audit record)
 //   "after commit"            every write transaction, just after COMMIT
-//   "gc: after a piece removed"  Gc, after each piece file is unlinked
-// A crash at any of them leaves each version whole or absent; stray pieces
+//   "gc: after a pack removed"          Gc, after a pack with no live piece
+//   "gc: after a repacked pack written" Gc, new pack published, index not yet
+//   "gc: after a repacked pack removed" Gc, index moved and old pack unlinked
+// A crash at any of them leaves each version whole or absent; stray packs
 // and temporaries are reclaimed by the next Gc.
 //
 // Errors: every call throws ark::Error with a message naming what is wrong
@@ -188,8 +202,8 @@ class Registry {
   virtual void Delete(const std::string& name, int64_t version, const std::string& reason = "",
                       const std::string& actor = "") = 0;
   struct GcResult {
-    uint64_t pieces_removed = 0;
-    uint64_t bytes_freed = 0;
+    uint64_t pieces_removed = 0;  // index entries dropped + pieces of unindexed packs
+    uint64_t bytes_freed = 0;  // packs deleted - packs written by repacking + cache files
   };
   virtual GcResult Gc() = 0;
 
