@@ -63,7 +63,29 @@ def main():
     loaded = ark.load(path)
     same = np.array_equal(loaded.predict_proba(X_test), model.predict_proba(X_test))
     print("predict_proba identical to the original:", same)
-    return 0 if same else 1
+
+    step("a joblib file someone left behind: ark scan, then ark convert (never executed)")
+    import joblib  # noqa: PLC0415
+
+    legacy = os.path.join(out, "legacy.joblib")
+    joblib.dump(model, legacy, compress=3)
+    subprocess.run([ARK_BIN, "scan", legacy], check=True)
+    converted = os.path.join(out, "legacy.ark")
+    subprocess.run([ARK_BIN, "convert", legacy, converted, "--compress", "zstd"], check=True)
+    same_converted = np.array_equal(ark.load(converted).predict_proba(X_test),
+                                    model.predict_proba(X_test))
+    print("converted predict_proba identical to the original:", same_converted)
+
+    step("a registry in one folder: register, alias, load by models:/ URI")
+    registry = ark.Registry(os.path.join(out, "models"))
+    version = registry.register("fraud-detector", path)
+    registry.set_alias("fraud-detector", "production", version.version, reason="demo")
+    served = ark.load("models:/fraud-detector@production", registry=registry.path)
+    same_served = np.array_equal(served.predict_proba(X_test), model.predict_proba(X_test))
+    subprocess.run([ARK_BIN, "registry", "--registry", registry.path, "history", "fraud-detector"],
+                   check=True)
+    print("models:/fraud-detector@production predicts identically:", same_served)
+    return 0 if same and same_converted and same_served else 1
 
 
 if __name__ == "__main__":
