@@ -4,11 +4,14 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "ark/format/error.h"
 #include "numeric.h"
+#include "tree_walk_avx512.h"
 
 namespace ark::runtime {
 
@@ -151,6 +154,58 @@ void WalkTreeAnyWidth(const typename L::Node* nodes, uint32_t depth, const doubl
   }
 }
 
+// WalkTree with the AVX-512 kernel: rows in chunks of kStreamRows, each
+// chunk's (row, leaf) pairs found first, then the leaf vectors added.
+constexpr size_t kStreamRows = 2048;
+// Row offsets in the kernel are 32-bit: kStreamRows rows of this stride fit.
+constexpr size_t kMaxAvx512Stride = (size_t{1} << 31) / kStreamRows - 1;
+
+template <bool kNan, uint32_t kWidth>
+void WalkTreeAvx512(const TreeEnsemble::CompactNode* nodes, const double* values, uint32_t width,
+                    const float* x, size_t rows, size_t x_stride, double* out, size_t out_stride) {
+  const uint32_t w = kWidth == 0 ? width : kWidth;
+  uint32_t pair_rows[kStreamRows + 16], pair_leaves[kStreamRows + 16];
+  for (size_t start = 0; start < rows; start += kStreamRows) {
+    const size_t count = std::min(kStreamRows, rows - start);
+    const size_t pairs =
+        avx512::LeavesOfRows(nodes, x + start * x_stride, x_stride, static_cast<uint32_t>(count),
+                             kNan, pair_rows, pair_leaves);
+    double* o = out + start * out_stride;
+    for (size_t i = 0; i < pairs; ++i) {
+      AddLeaf<kWidth>(values + size_t{pair_leaves[i]} * w, o + pair_rows[i] * out_stride, w);
+    }
+  }
+}
+
+template <bool kNan>
+void WalkTreeAvx512AnyWidth(const TreeEnsemble::CompactNode* nodes, const double* values,
+                            uint32_t width, const float* x, size_t rows, size_t x_stride,
+                            double* out, size_t out_stride) {
+  switch (width) {
+    case 1:
+      WalkTreeAvx512<kNan, 1>(nodes, values, 1, x, rows, x_stride, out, out_stride);
+      break;
+    case 2:
+      WalkTreeAvx512<kNan, 2>(nodes, values, 2, x, rows, x_stride, out, out_stride);
+      break;
+    default:
+      WalkTreeAvx512<kNan, 0>(nodes, values, width, x, rows, x_stride, out, out_stride);
+  }
+}
+
+// The first rows / kRowLanes * kRowLanes rows in groups of kRowLanes, each
+// group feature-major: feature f of the group's row l at [f * kRowLanes + l].
+std::vector<float> GroupRows(const float* x, size_t rows, size_t x_stride, size_t n_features) {
+  const size_t groups = rows / kRowLanes;
+  std::vector<float> xt(groups * n_features * kRowLanes);
+  for (size_t r = 0; r < groups * kRowLanes; ++r) {
+    float* dst = xt.data() + r / kRowLanes * n_features * kRowLanes + r % kRowLanes;
+    const float* src = x + r * x_stride;
+    for (size_t f = 0; f < n_features; ++f) dst[f * kRowLanes] = src[f];
+  }
+  return xt;
+}
+
 }  // namespace
 
 TreeEnsemble::TreeEnsemble(size_t n_features, size_t n_columns)
@@ -196,7 +251,8 @@ void TreeEnsemble::AddTree(const TreeSpec& spec) {
   };
   std::vector<Pending> stack{{0, -1, 0}};
   uint32_t depth = 0;
-  uint32_t leaves = 0;
+  uint32_t leaves = 0;  // distinct leaf vectors
+  std::unordered_map<std::string_view, uint32_t> distinct;  // keys point into spec
   while (!stack.empty()) {
     const Pending p = stack.back();
     stack.pop_back();
@@ -217,9 +273,17 @@ void TreeEnsemble::AddTree(const TreeSpec& spec) {
       node.threshold = std::numeric_limits<float>::quiet_NaN();
       node.bits = kHotLeft;
       node.far = 0;
-      node.leaf = leaves++;
+      // Leaves with the same vector (bit for bit) share one copy: a deep
+      // forest's leaves are mostly pure, so its vectors stay in cache.
       const double* v = spec.leaf_values.data() + i * spec.leaf_width;
-      values.insert(values.end(), v, v + spec.leaf_width);
+      const std::string_view key(reinterpret_cast<const char*>(v),
+                                 spec.leaf_width * sizeof(double));
+      const auto [it, added] = distinct.try_emplace(key, leaves);
+      if (added) {
+        ++leaves;
+        values.insert(values.end(), v, v + spec.leaf_width);
+      }
+      node.leaf = it->second;
       nodes.push_back(node);
       continue;
     }
@@ -244,6 +308,9 @@ void TreeEnsemble::AddTree(const TreeSpec& spec) {
   }
 
   if (!spec.missing_go_to_left.empty()) has_missing_ = true;
+  const uint32_t width = static_cast<uint32_t>(spec.leaf_width);
+  if (trees_.empty()) uniform_width_ = spec.first_column == 0 ? width : 0;
+  if (spec.first_column != 0 || width != uniform_width_) uniform_width_ = 0;
   trees_.push_back({static_cast<uint32_t>(stored), static_cast<uint32_t>(values_.size()),
                     static_cast<uint32_t>(spec.first_column),
                     static_cast<uint32_t>(spec.leaf_width), depth, compact});
@@ -253,6 +320,7 @@ void TreeEnsemble::AddTree(const TreeSpec& spec) {
     wide_.insert(wide_.end(), nodes.begin(), nodes.end());
     return;
   }
+  roots_.push_back(static_cast<uint32_t>(stored));
   for (const WideNode& w : nodes) {
     CompactNode c{};
     c.threshold = w.threshold;
@@ -269,17 +337,16 @@ void TreeEnsemble::AddTree(const TreeSpec& spec) {
 template <bool kNan>
 void TreeEnsemble::AccumulateBatch(const float* x, size_t rows, size_t x_stride, double* out,
                                    size_t out_stride) const {
+  if (all_compact_ && avx512::Available() && x_stride <= kMaxAvx512Stride) {
+    for (const TreeInfo& t : trees_) {
+      WalkTreeAvx512AnyWidth<kNan>(compact_.data() + t.first_node, values_.data() + t.first_value,
+                                   t.width, x, rows, x_stride, out + t.first_column, out_stride);
+    }
+    return;
+  }
   // Full groups of kRowLanes rows, each stored feature-major, so that a
   // group's lanes share one base pointer (fewer registers in the walk).
-  const size_t groups = rows / kRowLanes;
-  std::vector<float> xt(groups * n_features_ * kRowLanes);
-  for (size_t g = 0; g < groups; ++g) {
-    float* dst = xt.data() + g * n_features_ * kRowLanes;
-    for (size_t l = 0; l < kRowLanes; ++l) {
-      const float* src = x + (g * kRowLanes + l) * x_stride;
-      for (size_t f = 0; f < n_features_; ++f) dst[f * kRowLanes + l] = src[f];
-    }
-  }
+  const std::vector<float> xt = GroupRows(x, rows, x_stride, n_features_);
   for (const TreeInfo& t : trees_) {
     const double* values = values_.data() + t.first_value;
     double* o = out + t.first_column;
@@ -294,53 +361,94 @@ void TreeEnsemble::AccumulateBatch(const float* x, size_t rows, size_t x_stride,
 }
 
 template <bool kNan>
+void TreeEnsemble::LeavesOfRowScalar(const float* x, size_t first_tree, size_t count,
+                                     uint32_t* leaves) const {
+  const CompactNode* nodes = compact_.data();
+  const TreeInfo* trees = trees_.data() + first_tree;
+  size_t t = 0;
+  for (; t + kTreeLanes <= count; t += kTreeLanes) {
+    uint32_t idx[kTreeLanes];
+    uint32_t depth = 0;
+    for (size_t l = 0; l < kTreeLanes; ++l) {
+      idx[l] = trees[t + l].first_node;
+      depth = std::max(depth, trees[t + l].depth);
+    }
+    if (t + 2 * kTreeLanes <= count) {
+      for (size_t l = 0; l < kTreeLanes; ++l) {
+        __builtin_prefetch(nodes + trees[t + kTreeLanes + l].first_node);
+      }
+    }
+    // Stops early once every walk sits on its leaf (a leaf steps to
+    // itself): the steps are latency-bound, so the check is free.
+    for (uint32_t d = 0; d < depth; ++d) {
+      uint32_t moved = 0;
+      for (size_t l = 0; l < kTreeLanes; ++l) {
+        const uint32_t next = Step<Compact, kNan>(nodes, idx[l], x);
+        moved |= next ^ idx[l];
+        idx[l] = next;
+      }
+      if (moved == 0) break;
+    }
+    for (size_t l = 0; l < kTreeLanes; ++l) leaves[t + l] = Compact::Leaf(nodes[idx[l]]);
+  }
+  for (; t < count; ++t) {
+    leaves[t] = Compact::Leaf(nodes[Walk<Compact, kNan>(nodes, trees[t].first_node, x)]);
+  }
+}
+
+template <uint32_t kWidth>
+void TreeEnsemble::AddLeavesInOrder(size_t first_tree, size_t count, const uint32_t* leaves,
+                                    double* out) const {
+  const TreeInfo* trees = trees_.data() + first_tree;
+  if constexpr (kWidth == 0) {
+    for (size_t k = 0; k < count; ++k) {
+      AddLeaf<0>(values_.data() + trees[k].first_value + size_t{leaves[k]} * trees[k].width,
+                 out + trees[k].first_column, trees[k].width);
+    }
+  } else {
+    // Every tree adds to columns [0, kWidth): the sums stay in registers,
+    // each still added tree by tree in order.
+    double sum[kWidth];
+    for (uint32_t c = 0; c < kWidth; ++c) sum[c] = out[c];
+    for (size_t k = 0; k < count; ++k) {
+      const double* v = values_.data() + trees[k].first_value + size_t{leaves[k]} * kWidth;
+      for (uint32_t c = 0; c < kWidth; ++c) sum[c] += v[c];
+    }
+    for (uint32_t c = 0; c < kWidth; ++c) out[c] = sum[c];
+  }
+}
+
+template <bool kNan>
 void TreeEnsemble::AccumulateFewRows(const float* x, size_t rows, size_t x_stride, double* out,
                                      size_t out_stride) const {
   // REQUIRES: all_compact_. Node indices are absolute (far distances are
-  // relative, so one base pointer serves every tree).
-  const CompactNode* nodes = compact_.data();
-  const TreeInfo* trees = trees_.data();
+  // relative, so one base pointer serves every tree). The leaves of a block
+  // of trees are found first, then their vectors added in tree order.
   const size_t n_trees = trees_.size();
+  const bool simd = avx512::Available() && n_features_ <= kMaxAvx512Stride;
+  constexpr size_t kBlock = 512;
+  uint32_t leaves[kBlock];
   for (size_t r = 0; r < rows; ++r) {
     const float* xr = x + r * x_stride;
     double* o = out + r * out_stride;
-    size_t t = 0;
-    for (; t + kTreeLanes <= n_trees; t += kTreeLanes) {
-      uint32_t idx[kTreeLanes];
-      uint32_t depth = 0;
-      for (size_t l = 0; l < kTreeLanes; ++l) {
-        idx[l] = trees[t + l].first_node;
-        depth = std::max(depth, trees[t + l].depth);
+    for (size_t t0 = 0; t0 < n_trees; t0 += kBlock) {
+      const size_t count = std::min(kBlock, n_trees - t0);
+      if (simd) {
+        avx512::LeavesOfRow(compact_.data(), roots_.data() + t0, static_cast<uint32_t>(count), xr,
+                            n_features_, kNan, leaves);
+      } else {
+        LeavesOfRowScalar<kNan>(xr, t0, count, leaves);
       }
-      if (t + 2 * kTreeLanes <= n_trees) {
-        for (size_t l = 0; l < kTreeLanes; ++l) {
-          __builtin_prefetch(nodes + trees[t + kTreeLanes + l].first_node);
-        }
+      switch (uniform_width_) {
+        case 1:
+          AddLeavesInOrder<1>(t0, count, leaves, o);
+          break;
+        case 2:
+          AddLeavesInOrder<2>(t0, count, leaves, o);
+          break;
+        default:
+          AddLeavesInOrder<0>(t0, count, leaves, o);
       }
-      // Stops early once every walk sits on its leaf (a leaf steps to
-      // itself): the steps are latency-bound, so the check is free.
-      for (uint32_t d = 0; d < depth; ++d) {
-        uint32_t moved = 0;
-        for (size_t l = 0; l < kTreeLanes; ++l) {
-          const uint32_t next = Step<Compact, kNan>(nodes, idx[l], xr);
-          moved |= next ^ idx[l];
-          idx[l] = next;
-        }
-        if (moved == 0) break;
-      }
-      for (size_t l = 0; l < kTreeLanes; ++l) {
-        const TreeInfo& ti = trees[t + l];
-        const double* v =
-            values_.data() + ti.first_value + size_t{Compact::Leaf(nodes[idx[l]])} * ti.width;
-        AddLeaf<0>(v, o + ti.first_column, ti.width);
-      }
-    }
-    for (; t < n_trees; ++t) {
-      const TreeInfo& ti = trees[t];
-      const uint32_t leaf = Walk<Compact, kNan>(nodes, ti.first_node, xr);
-      const double* v =
-          values_.data() + ti.first_value + size_t{Compact::Leaf(nodes[leaf])} * ti.width;
-      AddLeaf<0>(v, o + ti.first_column, ti.width);
     }
   }
 }

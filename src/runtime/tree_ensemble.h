@@ -11,12 +11,17 @@
 // (WideNode). A leaf loops to itself (NaN threshold, far distance 0), so
 // blocks of rows walk in lockstep for the tree's depth without a branch per
 // node; its NaN threshold carries the leaf's number in its payload (compact)
-// or beside it (wide), which finds the leaf's output vector.
+// or beside it (wide), which finds the leaf's output vector. Leaves whose
+// vectors are equal bit for bit share one number (a deep forest's leaves are
+// mostly pure, so the vectors it reads stay few and in cache).
 //
-// Scheduling: a batch walks tree by tree, each tree over the whole batch in
-// groups of 8 rows stepped together; a few rows walk row by row, 16 trees
-// stepped together so that their memory latencies overlap. Neither
-// allocates.
+// Scheduling: a batch walks tree by tree, each tree over the whole batch; a
+// few rows walk row by row through every tree. Where the CPU has AVX-512
+// (tree_walk_avx512.h) sixteen walks share a vector, and a lane that reaches
+// its leaf takes the next row (batch) or the next tree (one row); elsewhere
+// a batch steps groups of 8 rows together and a row steps 16 trees together,
+// so that their memory latencies overlap. The few-rows path allocates
+// nothing.
 //
 // Exactness: scikit-learn casts X to float32 and goes left when
 // `x_f32 <= threshold` with a float64 threshold. The threshold is stored as
@@ -118,6 +123,11 @@ class TreeEnsemble {
   void AccumulateBatch(const float* x, size_t rows, size_t x_stride, double* out,
                        size_t out_stride) const;
   template <bool kNan>
+  void LeavesOfRowScalar(const float* x, size_t first_tree, size_t count, uint32_t* leaves) const;
+  template <uint32_t kWidth>
+  void AddLeavesInOrder(size_t first_tree, size_t count, const uint32_t* leaves,
+                        double* out) const;
+  template <bool kNan>
   void AccumulateFewRows(const float* x, size_t rows, size_t x_stride, double* out,
                          size_t out_stride) const;
 
@@ -129,6 +139,10 @@ class TreeEnsemble {
   std::vector<CompactNode> compact_;
   std::vector<WideNode> wide_;
   std::vector<double> values_;  // each tree's leaf vectors, leaf by leaf
+  std::vector<uint32_t> roots_;  // each compact tree's root in compact_
+  // The width of every tree's leaf vector when all add to the same columns
+  // [0, width), else 0.
+  uint32_t uniform_width_ = 0;
 };
 
 }  // namespace ark::runtime
