@@ -154,22 +154,23 @@ void WalkTreeAnyWidth(const typename L::Node* nodes, uint32_t depth, const doubl
   }
 }
 
-// WalkTree with the AVX-512 kernel: rows in chunks of kStreamRows, each
+// WalkTree with the AVX-512 kernel: rows in chunks of avx512::kMaxRows, each
 // chunk's (row, leaf) pairs found first, then the leaf vectors added.
-constexpr size_t kStreamRows = 2048;
+constexpr size_t kStreamRows = avx512::kMaxRows;
 // Row offsets in the kernel are 32-bit: kStreamRows rows of this stride fit.
 constexpr size_t kMaxAvx512Stride = (size_t{1} << 31) / kStreamRows - 1;
 
 template <bool kNan, uint32_t kWidth>
-void WalkTreeAvx512(const TreeEnsemble::CompactNode* nodes, const double* values, uint32_t width,
-                    const float* x, size_t rows, size_t x_stride, double* out, size_t out_stride) {
+void WalkTreeAvx512(const TreeEnsemble::CompactNode* nodes, const avx512::TreeTop& top,
+                    const double* values, uint32_t width, const float* x, size_t rows,
+                    size_t x_stride, double* out, size_t out_stride) {
   const uint32_t w = kWidth == 0 ? width : kWidth;
   uint32_t pair_rows[kStreamRows + 16], pair_leaves[kStreamRows + 16];
   for (size_t start = 0; start < rows; start += kStreamRows) {
     const size_t count = std::min(kStreamRows, rows - start);
     const size_t pairs =
-        avx512::LeavesOfRows(nodes, x + start * x_stride, x_stride, static_cast<uint32_t>(count),
-                             kNan, pair_rows, pair_leaves);
+        avx512::LeavesOfRows(nodes, top, x + start * x_stride, x_stride,
+                             static_cast<uint32_t>(count), kNan, pair_rows, pair_leaves);
     double* o = out + start * out_stride;
     for (size_t i = 0; i < pairs; ++i) {
       AddLeaf<kWidth>(values + size_t{pair_leaves[i]} * w, o + pair_rows[i] * out_stride, w);
@@ -178,18 +179,18 @@ void WalkTreeAvx512(const TreeEnsemble::CompactNode* nodes, const double* values
 }
 
 template <bool kNan>
-void WalkTreeAvx512AnyWidth(const TreeEnsemble::CompactNode* nodes, const double* values,
-                            uint32_t width, const float* x, size_t rows, size_t x_stride,
-                            double* out, size_t out_stride) {
+void WalkTreeAvx512AnyWidth(const TreeEnsemble::CompactNode* nodes, const avx512::TreeTop& top,
+                            const double* values, uint32_t width, const float* x, size_t rows,
+                            size_t x_stride, double* out, size_t out_stride) {
   switch (width) {
     case 1:
-      WalkTreeAvx512<kNan, 1>(nodes, values, 1, x, rows, x_stride, out, out_stride);
+      WalkTreeAvx512<kNan, 1>(nodes, top, values, 1, x, rows, x_stride, out, out_stride);
       break;
     case 2:
-      WalkTreeAvx512<kNan, 2>(nodes, values, 2, x, rows, x_stride, out, out_stride);
+      WalkTreeAvx512<kNan, 2>(nodes, top, values, 2, x, rows, x_stride, out, out_stride);
       break;
     default:
-      WalkTreeAvx512<kNan, 0>(nodes, values, width, x, rows, x_stride, out, out_stride);
+      WalkTreeAvx512<kNan, 0>(nodes, top, values, width, x, rows, x_stride, out, out_stride);
   }
 }
 
@@ -320,7 +321,14 @@ void TreeEnsemble::AddTree(const TreeSpec& spec) {
     wide_.insert(wide_.end(), nodes.begin(), nodes.end());
     return;
   }
-  roots_.push_back(static_cast<uint32_t>(stored));
+  // Breadth-first slots of the top levels (indices relative to the tree).
+  uint32_t slot[kTopSlots];
+  slot[0] = 0;
+  for (size_t k = 0; 2 * k + 2 < kTopSlots; ++k) {
+    const uint32_t far = nodes[slot[k]].far;
+    slot[2 * k + 1] = far == 0 ? slot[k] : slot[k] + 1;
+    slot[2 * k + 2] = slot[k] + far;
+  }
   for (const WideNode& w : nodes) {
     CompactNode c{};
     c.threshold = w.threshold;
@@ -332,15 +340,30 @@ void TreeEnsemble::AddTree(const TreeSpec& spec) {
     }
     compact_.push_back(c);
   }
+  for (size_t k = 0; k < kTopSlots; ++k) {
+    const CompactNode& c = compact_[stored + slot[k]];
+    top_threshold_[k].push_back(c.threshold);
+    top_word_[k].push_back(c.word);
+    top_index_[k].push_back(static_cast<uint32_t>(stored) + slot[k]);
+  }
 }
 
 template <bool kNan>
 void TreeEnsemble::AccumulateBatch(const float* x, size_t rows, size_t x_stride, double* out,
                                    size_t out_stride) const {
   if (all_compact_ && avx512::Available() && x_stride <= kMaxAvx512Stride) {
-    for (const TreeInfo& t : trees_) {
-      WalkTreeAvx512AnyWidth<kNan>(compact_.data() + t.first_node, values_.data() + t.first_value,
-                                   t.width, x, rows, x_stride, out + t.first_column, out_stride);
+    const TopLevels all = Top(0);
+    avx512::TreeTop top{};
+    for (size_t i = 0; i < trees_.size(); ++i) {
+      const TreeInfo& t = trees_[i];
+      for (size_t k = 0; k < kTopSlots; ++k) {
+        top.threshold[k] = all.threshold[k][i];
+        top.word[k] = all.word[k][i];
+        top.index[k] = all.index[k][i] - t.first_node;
+      }
+      WalkTreeAvx512AnyWidth<kNan>(compact_.data() + t.first_node, top,
+                                   values_.data() + t.first_value, t.width, x, rows, x_stride,
+                                   out + t.first_column, out_stride);
     }
     return;
   }
@@ -434,7 +457,7 @@ void TreeEnsemble::AccumulateFewRows(const float* x, size_t rows, size_t x_strid
     for (size_t t0 = 0; t0 < n_trees; t0 += kBlock) {
       const size_t count = std::min(kBlock, n_trees - t0);
       if (simd) {
-        avx512::LeavesOfRow(compact_.data(), roots_.data() + t0, static_cast<uint32_t>(count), xr,
+        avx512::LeavesOfRow(compact_.data(), Top(t0), static_cast<uint32_t>(count), xr,
                             n_features_, kNan, leaves);
       } else {
         LeavesOfRowScalar<kNan>(xr, t0, count, leaves);
@@ -468,6 +491,16 @@ void TreeEnsemble::Accumulate(const float* x, size_t rows, size_t x_stride, doub
   } else {
     AccumulateBatch<false>(x, rows, x_stride, out, out_stride);
   }
+}
+
+TreeEnsemble::TopLevels TreeEnsemble::Top(size_t first_tree) const {
+  TopLevels top;
+  for (size_t k = 0; k < kTopSlots; ++k) {
+    top.threshold[k] = top_threshold_[k].data() + first_tree;
+    top.word[k] = top_word_[k].data() + first_tree;
+    top.index[k] = top_index_[k].data() + first_tree;
+  }
+  return top;
 }
 
 uint32_t TreeEnsemble::LeafOffset(size_t t, const float* x) const {

@@ -68,6 +68,18 @@ class TreeEnsemble {
     float threshold;
     uint32_t word;
   };
+  // The top levels of every compact tree, decided for a row before its walk
+  // (tree_walk_avx512.h): levels 0 to kTopLevels in breadth-first slots
+  // (slot s's stored-next child in slot 2s+1, its other child in 2s+2; a
+  // leaf's child slots repeat the leaf), each slot an array over trees:
+  // the node (threshold, word) and its index in the compact node array.
+  static constexpr size_t kTopLevels = 3;
+  static constexpr size_t kTopSlots = (size_t{2} << kTopLevels) - 1;
+  struct TopLevels {
+    const float* threshold[kTopSlots];
+    const uint32_t* word[kTopSlots];
+    const uint32_t* index[kTopSlots];
+  };
   // 16 bytes, for trees the compact node cannot describe.
   struct WideNode {
     float threshold;
@@ -109,6 +121,10 @@ class TreeEnsemble {
   bool RootHotLeft(size_t t) const;
   bool IsCompact(size_t t) const { return trees_[t].compact; }
 
+  // The top levels of compact trees [first_tree, ...). REQUIRES: every tree
+  // compact.
+  TopLevels Top(size_t first_tree) const;
+
  private:
   struct TreeInfo {
     uint32_t first_node;   // in compact_ or wide_
@@ -139,7 +155,9 @@ class TreeEnsemble {
   std::vector<CompactNode> compact_;
   std::vector<WideNode> wide_;
   std::vector<double> values_;  // each tree's leaf vectors, leaf by leaf
-  std::vector<uint32_t> roots_;  // each compact tree's root in compact_
+  std::vector<float> top_threshold_[kTopSlots];  // see TopLevels
+  std::vector<uint32_t> top_word_[kTopSlots];
+  std::vector<uint32_t> top_index_[kTopSlots];
   // The width of every tree's leaf vector when all add to the same columns
   // [0, width), else 0.
   uint32_t uniform_width_ = 0;

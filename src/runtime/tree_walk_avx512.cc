@@ -50,9 +50,10 @@ ARK_AVX512 inline __mmask16 Moving(const Nodes16& n) {
   return _mm512_test_epi32_mask(n.word, _mm512_set1_epi32(kFarMask));
 }
 
-// One step of every lane, given the value of each lane's split feature.
+// The lanes whose walk goes on to the stored-next child, given the value of
+// each lane's split feature (at a leaf: none).
 template <bool kNan>
-ARK_AVX512 inline __m512i Next(__m512i idx, const Nodes16& n, __m512 v) {
+ARK_AVX512 inline __mmask16 TakesNext(const Nodes16& n, __m512 v) {
   __mmask16 left = _mm512_cmp_ps_mask(v, n.threshold, _CMP_LE_OQ);
   if constexpr (kNan) {
     const __mmask16 nan_left = _mm512_test_epi32_mask(
@@ -60,9 +61,15 @@ ARK_AVX512 inline __m512i Next(__m512i idx, const Nodes16& n, __m512 v) {
     left |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) & nan_left;
   }
   const __mmask16 hot_left = _mm512_movepi32_mask(n.word);  // kHotLeft is bit 31
-  const __mmask16 take_next = static_cast<__mmask16>(~(left ^ hot_left));
+  return static_cast<__mmask16>(~(left ^ hot_left));
+}
+
+// One step of every lane.
+template <bool kNan>
+ARK_AVX512 inline __m512i Next(__m512i idx, const Nodes16& n, __m512 v) {
   const __m512i far = _mm512_and_si512(n.word, _mm512_set1_epi32(kFarMask));
-  return _mm512_add_epi32(idx, _mm512_mask_blend_epi32(take_next, far, _mm512_set1_epi32(1)));
+  return _mm512_add_epi32(
+      idx, _mm512_mask_blend_epi32(TakesNext<kNan>(n, v), far, _mm512_set1_epi32(1)));
 }
 
 ARK_AVX512 inline __m512i LeafNumber(const Nodes16& n) {
@@ -105,35 +112,78 @@ struct Refill {
   }
 };
 
+// Where one row's walk of each tree starts: the top levels decided from the
+// breadth-first slots, sixteen trees per vector, with plain loads (each
+// slot is an array over trees) instead of gathers. Writes each tree's node
+// at level kTopLevels (index, threshold, word).
+template <int kWidth, bool kNan>
+ARK_AVX512 void StartNodes(const TreeEnsemble::TopLevels& top, uint32_t n_trees,
+                           const RowValues<kWidth>& values, uint32_t* index, float* threshold,
+                           uint32_t* word) {
+  for (uint32_t t = 0; t < n_trees; t += 16) {
+    const uint32_t remain = n_trees - t;
+    const __mmask16 exist = remain >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << remain) - 1);
+    Nodes16 n{_mm512_maskz_loadu_ps(exist, top.threshold[0] + t),
+              _mm512_maskz_loadu_epi32(exist, top.word[0] + t)};
+    __m512i slot = _mm512_setzero_si512();
+    for (size_t level = 0; level < TreeEnsemble::kTopLevels; ++level) {
+      const __mmask16 next = TakesNext<kNan>(n, values(Feature(n.word)));
+      // slot = 2 * slot + 1, plus 1 for the far child.
+      slot = _mm512_add_epi32(_mm512_add_epi32(slot, slot), _mm512_set1_epi32(1));
+      slot = _mm512_mask_add_epi32(slot, static_cast<__mmask16>(~next), slot,
+                                   _mm512_set1_epi32(1));
+      const size_t first = (size_t{1} << (level + 1)) - 1;
+      for (size_t c = first; c < 2 * first + 1; ++c) {
+        const __mmask16 here =
+            exist & _mm512_cmpeq_epi32_mask(slot, _mm512_set1_epi32(static_cast<int>(c)));
+        n.threshold = _mm512_mask_loadu_ps(n.threshold, here, top.threshold[c] + t);
+        n.word = _mm512_mask_loadu_epi32(n.word, here, top.word[c] + t);
+      }
+    }
+    __m512i at = _mm512_setzero_si512();
+    const size_t first = (size_t{1} << TreeEnsemble::kTopLevels) - 1;
+    for (size_t c = first; c < 2 * first + 1; ++c) {
+      const __mmask16 here =
+          exist & _mm512_cmpeq_epi32_mask(slot, _mm512_set1_epi32(static_cast<int>(c)));
+      at = _mm512_mask_loadu_epi32(at, here, top.index[c] + t);
+    }
+    _mm512_mask_storeu_epi32(index + t, exist, at);
+    _mm512_mask_storeu_ps(threshold + t, exist, n.threshold);
+    _mm512_mask_storeu_epi32(word + t, exist, n.word);
+  }
+}
+
 // One row through every tree, kVectors vectors of trees in flight. A lane
-// that reaches its leaf records (tree, leaf) and restarts one node before
-// the next tree's root on a node that always steps to the stored-next node
-// (NaN threshold, far 1, hot child right), which saves fetching the root.
+// that reaches its leaf records (tree, leaf) and takes the next tree, from
+// the node StartNodes found for it.
 template <int kWidth, bool kNan, size_t kVectors>
-ARK_AVX512 void RowKernel(const Node* nodes, const uint32_t* roots, uint32_t n_trees,
-                          const float* x, size_t n_features, uint32_t* leaves) {
+ARK_AVX512 void RowKernel(const Node* nodes, const TreeEnsemble::TopLevels& top,
+                          uint32_t n_trees, const float* x, size_t n_features, uint32_t* leaves) {
+  constexpr uint32_t kMaxTrees = 512;
   const RowValues<kWidth> values(x, n_features);
-  const __m512 to_next_threshold = _mm512_set1_ps(__builtin_nanf(""));
-  const __m512i to_next_word = _mm512_set1_epi32(1);
+  alignas(64) uint32_t start_index[kMaxTrees];
+  alignas(64) float start_threshold[kMaxTrees];
+  alignas(64) uint32_t start_word[kMaxTrees];
+  StartNodes<kWidth, kNan>(top, n_trees, values, start_index, start_threshold, start_word);
+
   const __m512i limit = _mm512_set1_epi32(static_cast<int>(n_trees));
-  // Each vector starts with every lane one node before a root; lanes with
-  // no tree walk tree 0 (valid nodes) and record nothing.
+  // A lane with no tree sits on node 0 (a valid node) and records nothing.
   Refill refill;
   __m512i tree[kVectors], idx[kVectors];
   Nodes16 n[kVectors];
   __mmask16 active[kVectors];
+  __mmask16 any = 0;
   for (size_t k = 0; k < kVectors; ++k) {
     tree[k] = refill.Take(_mm512_setzero_si512(), 0xFFFF);
     active[k] = _mm512_cmplt_epu32_mask(tree[k], limit);
-    const __m512i root =
-        _mm512_mask_loadu_epi32(_mm512_set1_epi32(static_cast<int>(roots[0])), active[k],
-                                roots + k * 16);
-    idx[k] = _mm512_sub_epi32(root, _mm512_set1_epi32(1));
-    n[k] = {to_next_threshold, to_next_word};
+    idx[k] = _mm512_maskz_loadu_epi32(active[k], start_index + k * 16);
+    n[k] = {_mm512_mask_loadu_ps(_mm512_set1_ps(__builtin_nanf("")), active[k],
+                                 start_threshold + k * 16),
+            _mm512_mask_loadu_epi32(_mm512_set1_epi32(static_cast<int>(TreeEnsemble::kHotLeft)),
+                                    active[k], start_word + k * 16)};
+    any |= active[k];
   }
   alignas(64) uint32_t done_trees[16], done_leaves[16];
-  __mmask16 any = 0;
-  for (size_t k = 0; k < kVectors; ++k) any |= active[k];
   while (any != 0) {
     any = 0;
     for (size_t k = 0; k < kVectors; ++k) {
@@ -145,56 +195,98 @@ ARK_AVX512 void RowKernel(const Node* nodes, const uint32_t* roots, uint32_t n_t
         _mm512_store_si512(done_leaves, _mm512_maskz_compress_epi32(done, LeafNumber(n[k])));
         const int count = __builtin_popcount(done);
         for (int i = 0; i < count; ++i) leaves[done_trees[i]] = done_leaves[i];
-        // The roots of the next trees, as many as remain (a masked load
-        // reads nothing past the end).
-        const uint32_t remain = n_trees > refill.next ? n_trees - refill.next : 0;
+        // The start nodes of the next trees, as many as remain (a masked
+        // load reads nothing past the end), spread over the done lanes;
+        // lanes left without a tree stay on their leaf.
+        const uint32_t from = refill.next;
+        const uint32_t remain = n_trees > from ? n_trees - from : 0;
         const __mmask16 exist =
             remain >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << remain) - 1);
-        const __m512i next_roots = _mm512_maskz_loadu_epi32(exist, roots + refill.next);
         tree[k] = refill.Take(tree[k], done);
         active[k] = _mm512_cmplt_epu32_mask(tree[k], limit);
         const __mmask16 restart = done & active[k];
-        // Lanes left without a tree stay on their leaf.
-        const __m512i before_roots = _mm512_maskz_expand_epi32(
-            done, _mm512_sub_epi32(next_roots, _mm512_set1_epi32(1)));
-        idx[k] = _mm512_mask_mov_epi32(idx[k], restart, before_roots);
-        n[k].threshold = _mm512_mask_mov_ps(n[k].threshold, restart, to_next_threshold);
-        n[k].word = _mm512_mask_mov_epi32(n[k].word, restart, to_next_word);
+        idx[k] = _mm512_mask_expand_epi32(
+            idx[k], restart, _mm512_maskz_loadu_epi32(exist, start_index + from));
+        n[k].threshold = _mm512_mask_expand_ps(
+            n[k].threshold, restart, _mm512_maskz_loadu_ps(exist, start_threshold + from));
+        n[k].word = _mm512_mask_expand_epi32(
+            n[k].word, restart, _mm512_maskz_loadu_epi32(exist, start_word + from));
       }
       any |= active[k];
     }
   }
 }
 
+// Where each row's walk of one tree starts: the top levels decided sixteen
+// rows at a time, the nodes permuted out of registers instead of gathered.
+// Writes each row's node at level kTopLevels (index, threshold, word).
+template <bool kNan>
+ARK_AVX512 void StartRows(const TreeTop& top, const float* x, size_t x_stride, uint32_t rows,
+                          uint32_t* index, float* threshold, uint32_t* word) {
+  static_assert(TreeEnsemble::kTopSlots <= 16);
+  const __m512 top_threshold = _mm512_load_ps(top.threshold);
+  const __m512i top_word = _mm512_load_si512(top.word);
+  const __m512i top_index = _mm512_load_si512(top.index);
+  const __m512i stride = _mm512_set1_epi32(static_cast<int>(x_stride));
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (uint32_t r = 0; r < rows; r += 16) {
+    const uint32_t remain = rows - r;
+    const __mmask16 exist = remain >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << remain) - 1);
+    const __m512i offset =
+        _mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(static_cast<int>(r))), stride);
+    __m512i slot = _mm512_setzero_si512();
+    Nodes16 n{_mm512_set1_ps(top.threshold[0]), _mm512_set1_epi32(static_cast<int>(top.word[0]))};
+    for (size_t level = 0; level < TreeEnsemble::kTopLevels; ++level) {
+      const __m512 v = _mm512_mask_i32gather_ps(
+          _mm512_setzero_ps(), exist, _mm512_add_epi32(offset, Feature(n.word)), x, 4);
+      const __mmask16 next = TakesNext<kNan>(n, v);
+      slot = _mm512_add_epi32(_mm512_add_epi32(slot, slot), _mm512_set1_epi32(1));
+      slot = _mm512_mask_add_epi32(slot, static_cast<__mmask16>(~next), slot,
+                                   _mm512_set1_epi32(1));
+      n = {_mm512_permutexvar_ps(slot, top_threshold), _mm512_permutexvar_epi32(slot, top_word)};
+    }
+    _mm512_mask_storeu_epi32(index + r, exist, _mm512_permutexvar_epi32(slot, top_index));
+    _mm512_mask_storeu_ps(threshold + r, exist, n.threshold);
+    _mm512_mask_storeu_epi32(word + r, exist, n.word);
+  }
+}
+
 // Rows through one tree, kVectors vectors of rows in flight; a lane that
-// reaches its leaf appends (row, leaf) and restarts at the root with the
-// next row. Returns the pairs written (== rows).
+// reaches its leaf appends (row, leaf) and takes the next row, from the node
+// StartRows found for it. Returns the pairs written (== rows).
 template <bool kNan, size_t kVectors>
-ARK_AVX512 size_t RowsKernel(const Node* nodes, const float* x, size_t x_stride, uint32_t rows,
-                             uint32_t* out_rows, uint32_t* out_leaves) {
-  const Node root = nodes[0];
-  const __m512 root_threshold = _mm512_set1_ps(root.threshold);
-  const __m512i root_word = _mm512_set1_epi32(static_cast<int>(root.word));
+ARK_AVX512 size_t RowsKernel(const Node* nodes, const TreeTop& top, const float* x,
+                             size_t x_stride, uint32_t rows, uint32_t* out_rows,
+                             uint32_t* out_leaves) {
+  alignas(64) uint32_t start_index[kMaxRows];
+  alignas(64) float start_threshold[kMaxRows];
+  alignas(64) uint32_t start_word[kMaxRows];
+  StartRows<kNan>(top, x, x_stride, rows, start_index, start_threshold, start_word);
+
   const __m512i limit = _mm512_set1_epi32(static_cast<int>(rows));
   const __m512i stride = _mm512_set1_epi32(static_cast<int>(x_stride));
+  // A lane with no row sits on node 0 (a valid node) and records nothing.
   Refill refill;
   __m512i row[kVectors], offset[kVectors], idx[kVectors];
   Nodes16 n[kVectors];
   __mmask16 active[kVectors];
+  __mmask16 any = 0;
   for (size_t k = 0; k < kVectors; ++k) {
     row[k] = refill.Take(_mm512_setzero_si512(), 0xFFFF);
     active[k] = _mm512_cmplt_epu32_mask(row[k], limit);
-    offset[k] = _mm512_mullo_epi32(_mm512_min_epu32(row[k], limit), stride);
-    idx[k] = _mm512_setzero_si512();
-    n[k] = {root_threshold, root_word};
+    offset[k] = _mm512_maskz_mullo_epi32(active[k], row[k], stride);
+    idx[k] = _mm512_maskz_loadu_epi32(active[k], start_index + k * 16);
+    n[k] = {_mm512_mask_loadu_ps(_mm512_set1_ps(__builtin_nanf("")), active[k],
+                                 start_threshold + k * 16),
+            _mm512_mask_loadu_epi32(_mm512_set1_epi32(static_cast<int>(TreeEnsemble::kHotLeft)),
+                                    active[k], start_word + k * 16)};
+    any |= active[k];
   }
   size_t written = 0;
-  __mmask16 any = 0;
-  for (size_t k = 0; k < kVectors; ++k) any |= active[k];
   while (any != 0) {
     any = 0;
     for (size_t k = 0; k < kVectors; ++k) {
-      // Lanes without a row read row 0 (`offset` 0 is in bounds).
+      // Lanes without a row read nothing (masked).
       const __m512i at = _mm512_add_epi32(offset[k], Feature(n[k].word));
       const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active[k], at, x, 4);
       idx[k] = Next<kNan>(idx[k], n[k], v);
@@ -205,13 +297,20 @@ ARK_AVX512 size_t RowsKernel(const Node* nodes, const float* x, size_t x_stride,
         _mm512_storeu_si512(out_leaves + written,
                             _mm512_maskz_compress_epi32(done, LeafNumber(n[k])));
         written += static_cast<size_t>(__builtin_popcount(done));
+        const uint32_t from = refill.next;
+        const uint32_t remain = rows > from ? rows - from : 0;
+        const __mmask16 exist =
+            remain >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << remain) - 1);
         row[k] = refill.Take(row[k], done);
         active[k] = _mm512_cmplt_epu32_mask(row[k], limit);
         const __mmask16 restart = done & active[k];
         offset[k] = _mm512_mask_mullo_epi32(offset[k], restart, row[k], stride);
-        idx[k] = _mm512_mask_mov_epi32(idx[k], restart, _mm512_setzero_si512());
-        n[k].threshold = _mm512_mask_mov_ps(n[k].threshold, restart, root_threshold);
-        n[k].word = _mm512_mask_mov_epi32(n[k].word, restart, root_word);
+        idx[k] = _mm512_mask_expand_epi32(
+            idx[k], restart, _mm512_maskz_loadu_epi32(exist, start_index + from));
+        n[k].threshold = _mm512_mask_expand_ps(
+            n[k].threshold, restart, _mm512_maskz_loadu_ps(exist, start_threshold + from));
+        n[k].word = _mm512_mask_expand_epi32(
+            n[k].word, restart, _mm512_maskz_loadu_epi32(exist, start_word + from));
       }
       any |= active[k];
     }
@@ -233,28 +332,28 @@ bool Available() {
 
 void DisableForTesting(bool disabled) { disabled_for_testing.store(disabled); }
 
-void LeavesOfRow(const Node* nodes, const uint32_t* roots, uint32_t n_trees, const float* x,
-                 size_t n_features, bool nan, uint32_t* leaves) {
+void LeavesOfRow(const Node* nodes, const TreeEnsemble::TopLevels& top, uint32_t n_trees,
+                 const float* x, size_t n_features, bool nan, uint32_t* leaves) {
   constexpr size_t kV = 4;
   if (n_trees == 0) return;
   if (n_features <= 16) {
-    nan ? RowKernel<16, true, kV>(nodes, roots, n_trees, x, n_features, leaves)
-        : RowKernel<16, false, kV>(nodes, roots, n_trees, x, n_features, leaves);
+    nan ? RowKernel<16, true, kV>(nodes, top, n_trees, x, n_features, leaves)
+        : RowKernel<16, false, kV>(nodes, top, n_trees, x, n_features, leaves);
   } else if (n_features <= 32) {
-    nan ? RowKernel<32, true, kV>(nodes, roots, n_trees, x, n_features, leaves)
-        : RowKernel<32, false, kV>(nodes, roots, n_trees, x, n_features, leaves);
+    nan ? RowKernel<32, true, kV>(nodes, top, n_trees, x, n_features, leaves)
+        : RowKernel<32, false, kV>(nodes, top, n_trees, x, n_features, leaves);
   } else {
-    nan ? RowKernel<0, true, kV>(nodes, roots, n_trees, x, n_features, leaves)
-        : RowKernel<0, false, kV>(nodes, roots, n_trees, x, n_features, leaves);
+    nan ? RowKernel<0, true, kV>(nodes, top, n_trees, x, n_features, leaves)
+        : RowKernel<0, false, kV>(nodes, top, n_trees, x, n_features, leaves);
   }
 }
 
-size_t LeavesOfRows(const Node* nodes, const float* x, size_t x_stride, uint32_t rows, bool nan,
-                    uint32_t* out_rows, uint32_t* out_leaves) {
+size_t LeavesOfRows(const Node* nodes, const TreeTop& top, const float* x, size_t x_stride,
+                    uint32_t rows, bool nan, uint32_t* out_rows, uint32_t* out_leaves) {
   constexpr size_t kV = 4;
   if (rows == 0) return 0;
-  return nan ? RowsKernel<true, kV>(nodes, x, x_stride, rows, out_rows, out_leaves)
-             : RowsKernel<false, kV>(nodes, x, x_stride, rows, out_rows, out_leaves);
+  return nan ? RowsKernel<true, kV>(nodes, top, x, x_stride, rows, out_rows, out_leaves)
+             : RowsKernel<false, kV>(nodes, top, x, x_stride, rows, out_rows, out_leaves);
 }
 
 }  // namespace ark::runtime::avx512

@@ -33,17 +33,32 @@ bool Available();
 // Tests: makes Available() false, so that callers take their scalar paths.
 void DisableForTesting(bool disabled);
 
-// One row `x` (n_features floats) through n_trees trees: tree t's root is
-// nodes[roots[t]]; leaves[t] receives the number of the leaf it reaches.
-void LeavesOfRow(const TreeEnsemble::CompactNode* nodes, const uint32_t* roots, uint32_t n_trees,
-                 const float* x, size_t n_features, bool nan, uint32_t* leaves);
+// One row `x` (n_features floats) through n_trees (at most 512) trees, whose
+// top levels `top` describes; leaves[t] receives the number of the leaf tree
+// t reaches.
+void LeavesOfRow(const TreeEnsemble::CompactNode* nodes, const TreeEnsemble::TopLevels& top,
+                 uint32_t n_trees, const float* x, size_t n_features, bool nan,
+                 uint32_t* leaves);
 
-// `rows` rows (row r at x + r * x_stride) through the one tree rooted at
-// nodes[0]. Writes one (row, leaf number) pair per row to out_rows[i],
-// out_leaves[i], in no particular row order, and returns the count (rows).
-// Each output array needs room for rows + 16 entries.
+// The top levels of one tree, slots as in TreeEnsemble::TopLevels, the
+// indices relative to the tree's first node.
+struct TreeTop {
+  alignas(64) float threshold[16];
+  alignas(64) uint32_t word[16];
+  alignas(64) uint32_t index[16];
+};
+
+// Rows per LeavesOfRows call.
+constexpr uint32_t kMaxRows = 2048;
+
+// `rows` (at most kMaxRows) rows (row r at x + r * x_stride) through the one
+// tree rooted at nodes[0], whose top levels `top` describes. Writes one
+// (row, leaf number) pair per row to out_rows[i], out_leaves[i], in no
+// particular row order, and returns the count (rows). Each output array
+// needs room for rows + 16 entries.
 // REQUIRES: rows * x_stride < 2^31.
-size_t LeavesOfRows(const TreeEnsemble::CompactNode* nodes, const float* x, size_t x_stride,
-                    uint32_t rows, bool nan, uint32_t* out_rows, uint32_t* out_leaves);
+size_t LeavesOfRows(const TreeEnsemble::CompactNode* nodes, const TreeTop& top, const float* x,
+                    size_t x_stride, uint32_t rows, bool nan, uint32_t* out_rows,
+                    uint32_t* out_leaves);
 
 }  // namespace ark::runtime::avx512
