@@ -956,12 +956,266 @@ def test_select_from_model_at_the_threshold(tmp_path):
         assert ulp_diff(_floats(rows), model.transform(X)) == 0
 
 
-def test_select_from_model_of_a_forest_is_refused(tmp_path):
-    from sklearn.ensemble import RandomForestClassifier
+# --- SelectFromModel over tree models: feature_importances_ from the trees ------------
+
+
+def _tree_importance_data():
+    from sklearn.datasets import make_classification, make_regression
+
+    # 9 features: "median" is one of the importances, a tie at the threshold.
+    X9, y9 = make_classification(n_samples=1200, n_features=9, n_informative=4, n_classes=3,
+                                 n_clusters_per_class=1, random_state=7)
+    # 30 features: numpy's pairwise sums past their 8-way unrolled block.
+    X30, y30 = make_classification(n_samples=1200, n_features=30, n_informative=6,
+                                   random_state=8)
+    Xr30, yr30 = make_regression(n_samples=1200, n_features=30, n_informative=8, noise=2.0,
+                                 random_state=9)
+    return {
+        "binary": DATA["binary"],
+        "multiclass": DATA["multiclass"],
+        "regression": DATA["regression"],
+        "multiclass9": (X9, y9),
+        "binary30": (X30, y30),
+        "regression30": (Xr30, yr30),
+    }
+
+
+TREE_IMPORTANCE_DATA = _tree_importance_data()
+
+
+def _tree_importance_cases():
+    from sklearn.ensemble import (ExtraTreesClassifier, GradientBoostingClassifier,
+                                  GradientBoostingRegressor, RandomForestClassifier,
+                                  RandomForestRegressor, RandomTreesEmbedding)
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier
+
+    return [
+        ("tree", lambda: DecisionTreeClassifier(random_state=0), ["binary", "multiclass9"]),
+        ("tree_depth3", lambda: DecisionTreeClassifier(max_depth=3, random_state=0),
+         ["binary30"]),
+        ("tree_regressor", lambda: DecisionTreeRegressor(max_depth=8, random_state=0),
+         ["regression", "regression30"]),
+        ("extra_tree", lambda: ExtraTreeClassifier(random_state=0), ["multiclass"]),
+        ("forest", lambda: RandomForestClassifier(n_estimators=20, random_state=0),
+         ["binary", "multiclass9", "binary30"]),
+        ("forest_regressor", lambda: RandomForestRegressor(n_estimators=15, max_depth=6,
+                                                           random_state=0),
+         ["regression", "regression30"]),
+        ("extra_trees", lambda: ExtraTreesClassifier(n_estimators=20, random_state=0),
+         ["multiclass", "binary30"]),
+        ("gb", lambda: GradientBoostingClassifier(n_estimators=20, random_state=0),
+         ["binary", "binary30"]),
+        ("gb_multiclass", lambda: GradientBoostingClassifier(n_estimators=15, random_state=0),
+         ["multiclass", "multiclass9"]),
+        ("gb_regressor", lambda: GradientBoostingRegressor(n_estimators=20, subsample=0.8,
+                                                           random_state=0),
+         ["regression", "regression30"]),
+        ("random_trees_embedding", lambda: RandomTreesEmbedding(n_estimators=5, random_state=0),
+         ["regression"]),
+    ]
+
+
+TREE_IMPORTANCE_CASES = [(cid, factory, dataset) for cid, factory, datasets in
+                         _tree_importance_cases() for dataset in datasets]
+
+
+def _native_support(selector, X, tmp_path, compress=None):
+    """The columns `ark predict --transform` keeps, read off a probe row
+    holding each column's index, and the transform of X beside it."""
+    path = tmp_path / "model.ark"
+    ark.dump(selector, str(path), compress=compress)
+    probe = np.vstack([np.arange(X.shape[1], dtype=np.float64), X])
+    _, rows = _predict(path, probe, tmp_path, "--transform")
+    out = _floats(rows)
+    return out[0].astype(int), out[1:]
+
+
+@pytest.mark.parametrize("cid,factory,dataset", TREE_IMPORTANCE_CASES,
+                         ids=[f"{c[0]}-{c[2]}" for c in TREE_IMPORTANCE_CASES])
+def test_select_from_model_over_trees(cid, factory, dataset, tmp_path):
+    """feature_importances_ is a property of the tree models, recomputed
+    natively from the stored trees: the support must be get_support() exactly,
+    for every threshold form, and with the threshold set to an importance
+    itself (kept: scores < threshold drop), which a 1-ulp error would flip."""
+    from sklearn.feature_selection import SelectFromModel
+
+    X, y = TREE_IMPORTANCE_DATA[dataset]
+    estimator = factory().fit(X[TRAIN], y[TRAIN])
+    importances = estimator.feature_importances_
+    n = X.shape[1]
+    nonzero = np.sort(importances[importances > 0])
+    at_importances = [float(nonzero[i]) for i in {0, len(nonzero) // 2, len(nonzero) - 1}]
+    settings = [("mean", None), ("median", None), ("1.25*mean", None), (0.05, None),
+                (None, None), (-np.inf, 3), ("mean", 4), (-np.inf, n // 2)]
+    settings += [(t, None) for t in at_importances]
+    ties = 0
+    for threshold, max_features in settings:
+        selector = SelectFromModel(estimator, prefit=True, threshold=threshold,
+                                   max_features=max_features).fit(X[TRAIN], y[TRAIN])
+        expected = selector.get_support()
+        if not expected.any():
+            continue  # "no feature selected" is refused natively
+        kept, out = _native_support(selector, X[TEST][:40], tmp_path)
+        setting = f"threshold={threshold!r}, max_features={max_features}"
+        assert kept.tolist() == np.flatnonzero(expected).tolist(), setting
+        assert ulp_diff(out, selector.transform(X[TEST][:40])) == 0, setting
+        ties += (importances == selector.threshold_).any()
+    assert ties >= len(at_importances)
+
+
+@pytest.mark.parametrize("cid,factory,dataset", [
+    c for c in TREE_IMPORTANCE_CASES if c[2] in ("multiclass9", "regression30")],
+    ids=lambda v: v if isinstance(v, str) else "")
+def test_select_from_model_over_compact_trees(cid, factory, dataset, tmp_path):
+    """The same importances from trees stored in their compact form
+    (compressed files, docs/OBJECTS.md §5.1): impurity and weights decoded."""
+    from sklearn.feature_selection import SelectFromModel
+
+    X, y = TREE_IMPORTANCE_DATA[dataset]
+    selector = SelectFromModel(factory(), threshold="median").fit(X[TRAIN], y[TRAIN])
+    kept, out = _native_support(selector, X[TEST][:40], tmp_path, compress="zstd")
+    assert kept.tolist() == np.flatnonzero(selector.get_support()).tolist()
+    assert ulp_diff(out, selector.transform(X[TEST][:40])) == 0
+
+
+def _tree_selector_pipelines():
+    from sklearn.ensemble import (ExtraTreesClassifier, GradientBoostingClassifier,
+                                  GradientBoostingRegressor, RandomForestClassifier,
+                                  RandomForestRegressor)
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.tree import DecisionTreeClassifier
+
+    # (id, factory, dataset, {method: exact?})
+    return [
+        ("forest_then_logreg", lambda: make_pipeline(
+            StandardScaler(), SelectFromModel(RandomForestClassifier(n_estimators=20,
+                                                                     random_state=0)),
+            LogisticRegression(max_iter=1000)), "binary30", {"predict_proba": False}),
+        ("gb_then_forest", lambda: make_pipeline(
+            SelectFromModel(GradientBoostingClassifier(n_estimators=15, random_state=0),
+                            threshold="median"),
+            RandomForestClassifier(n_estimators=20, random_state=0)), "multiclass9",
+         {"predict_proba": True}),
+        ("tree_then_gb", lambda: make_pipeline(
+            SelectFromModel(DecisionTreeClassifier(random_state=0), max_features=4),
+            GradientBoostingClassifier(n_estimators=20, random_state=0)), "binary",
+         {"decision_function": True}),
+        ("extra_trees_then_tree", lambda: make_pipeline(
+            SelectFromModel(ExtraTreesClassifier(n_estimators=20, random_state=0),
+                            threshold="1.25*mean"),
+            DecisionTreeClassifier(random_state=0)), "multiclass", {"predict_proba": True}),
+        ("gb_regressor_then_forest", lambda: make_pipeline(
+            SelectFromModel(GradientBoostingRegressor(n_estimators=20, random_state=0),
+                            threshold=0.02),
+            RandomForestRegressor(n_estimators=15, random_state=0)), "regression30",
+         {"predict": True}),
+        ("forest_regressor_then_ridge", lambda: make_pipeline(
+            SelectFromModel(RandomForestRegressor(n_estimators=15, random_state=0)),
+            Ridge()), "regression", {"predict": False}),
+    ]
+
+
+@pytest.mark.parametrize("cid,factory,dataset,methods", _tree_selector_pipelines(),
+                         ids=[c[0] for c in _tree_selector_pipelines()])
+def test_select_from_model_over_trees_in_a_pipeline(cid, factory, dataset, methods, tmp_path):
+    X, y = TREE_IMPORTANCE_DATA[dataset]
+    model = factory().fit(X[TRAIN], y[TRAIN])
+    selector = model.steps[-2][1]
+    assert 0 < selector.get_support().sum() < X.shape[1], "a case that selects something"
+    path = _dump(model, tmp_path)
+    if hasattr(model, "classes_"):
+        check_labels(model, path, X[TEST], tmp_path)
+    for method, exact in methods.items():
+        check_scores(model, path, X[TEST], tmp_path, method, exact)
+
+
+def test_select_from_model_over_degenerate_trees(tmp_path):
+    """Edge cases of the importances: trees that never split (all zero, so
+    every feature is at the "mean" threshold and kept), a single feature (a
+    column numpy sums pairwise), and GradientBoosting trees whose splits gain
+    nothing (0 / 0: NaN scores, NaN threshold, nothing dropped; NaN sorts
+    last for max_features)."""
+    from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.tree import DecisionTreeRegressor
+
+    X, y = DATA["regression"]
+    X, y = X[:300], y[:300]
+    flat = np.full(300, 2.5)
+    cases = [
+        (RandomForestRegressor(n_estimators=5, random_state=0).fit(X, flat), X),
+        (GradientBoostingRegressor(n_estimators=5, random_state=0).fit(X, flat), X),
+        (DecisionTreeRegressor(random_state=0).fit(X, flat), X),
+        (RandomForestRegressor(n_estimators=12, random_state=0).fit(X[:, :1], y), X[:, :1]),
+        (GradientBoostingRegressor(n_estimators=12, random_state=0).fit(X[:, :1], y), X[:, :1]),
+    ]
+    no_gain = GradientBoostingRegressor(n_estimators=5, max_depth=2, random_state=0).fit(X, y)
+    for stage in no_gain.estimators_:
+        state = stage[0].tree_.__getstate__()
+        state["nodes"]["impurity"] = 0.0
+        stage[0].tree_.__setstate__(state)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(no_gain.feature_importances_).all()
+    cases.append((no_gain, X))
+    for estimator, data in cases:
+        for threshold, max_features in [("mean", None), ("median", None),
+                                        (-np.inf, min(3, data.shape[1]))]:
+            selector = SelectFromModel(estimator, prefit=True, threshold=threshold,
+                                       max_features=max_features).fit(data)
+            with np.errstate(invalid="ignore"):
+                expected = selector.get_support()
+                theirs = selector.transform(data[:20])
+            kept, out = _native_support(selector, data[:20], tmp_path)
+            assert kept.tolist() == np.flatnonzero(expected).tolist(), (estimator, threshold)
+            assert ulp_diff(out, theirs) == 0
+
+
+def _edit_tree_nodes(source, tmp_path, edit):
+    from edit_ark import rewrite
+
+    def edit_arrays(sections, arrays):
+        nodes = [a for a in arrays if a.dtype.names and "impurity" in a.dtype.names]
+        assert nodes
+        edit(nodes[0])
+
+    return rewrite(str(source), str(tmp_path / "hostile.ark"), edit_arrays=edit_arrays)
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("feature", 99, "splits on feature 99, outside [0, 8)"),
+    ("left_child", 10**6, "has a child outside the tree"),
+    ("right_child", -5, "has a child outside the tree"),
+])
+def test_select_from_model_over_a_hostile_tree(field, value, message, tmp_path):
+    """Tree nodes are untrusted: a split on a feature the input lacks or a
+    child outside the tree is a clear error, never a read out of bounds."""
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = DATA["binary"]
+    selector = SelectFromModel(DecisionTreeClassifier(max_depth=4, random_state=0)).fit(X, y)
+    path = _edit_tree_nodes(_dump(selector, tmp_path), tmp_path,
+                            lambda nodes: nodes[field].__setitem__(0, value))
+    _write_csv(X[:3], tmp_path / "rows.csv")
+    out = subprocess.run([ARK, "predict", str(path), "-i", str(tmp_path / "rows.csv"),
+                          "--transform"], capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "tree_" in out.stderr and message in out.stderr, out.stderr
+
+
+def test_select_from_model_of_hist_gradient_boosting_is_refused(tmp_path):
+    """HistGradientBoosting has no feature_importances_: scikit-learn's
+    transform fails, and the runtime refuses the model."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.feature_selection import SelectFromModel
 
     X, y = DATA["binary"]
-    model = SelectFromModel(RandomForestClassifier(n_estimators=3, random_state=0)).fit(X, y)
+    model = SelectFromModel(HistGradientBoostingClassifier(max_iter=5)).fit(X, y)
+    with pytest.raises(ValueError):
+        model.transform(X[:3])
     path = _dump(model, tmp_path)
     _write_csv(X[:3], tmp_path / "rows.csv")
     out = subprocess.run([ARK, "predict", str(path), "-i", str(tmp_path / "rows.csv"),

@@ -46,8 +46,9 @@ std::unique_ptr<Step> CompilePreprocessingStep(const Obj& est, size_t n_in);
 // GenericUnivariateSelect), RFE/RFECV (their support_), Normalizer,
 // Binarizer, PolynomialFeatures; or null.
 std::unique_ptr<Step> CompileTransformerStep(const Obj& est, size_t n_in);
-// SelectFromModel, its mask recomputed from the estimator's coef_
-// (compile_select_from_model.cc).
+// SelectFromModel, its mask recomputed from the estimator's coef_, stored
+// feature_importances_ or its trees (tree_importances.h);
+// compile_select_from_model.cc.
 std::unique_ptr<Step> CompileSelectFromModel(const Obj& sfm, size_t n);
 
 // What a dense column holds while a chain is compiled.

@@ -1,25 +1,33 @@
 // SelectFromModel: its mask is not stored, so it is recomputed here exactly as
 // scikit-learn 1.2.1's _get_support_mask does, from the fitted estimator's
-// stored coef_ (or a stored feature_importances_ attribute):
-//   scores: |coef_| (1-d), else np.linalg.norm(coef_, axis=0, ord=norm_order)
-//           for norm_order 1 (sum of |.| down each column, in row order) or 2
-//           (sqrt of the sum of squares);
+// importances:
+//   importances: importance_getter "auto" takes coef_, else a stored
+//           feature_importances_, else the feature_importances_ that the tree
+//           models (DecisionTree*, ExtraTree*, RandomForest*, ExtraTrees*,
+//           RandomTreesEmbedding, GradientBoosting*) compute from their trees
+//           when asked, recomputed by tree_importances.h; a getter naming
+//           "coef_" or "feature_importances_" takes that one;
+//   scores: |importances| (1-d), else np.linalg.norm(coef_, axis=0,
+//           ord=norm_order) for norm_order 1 (sum of |.| down each column, in
+//           row order) or 2 (sqrt of the sum of squares);
 //   threshold: a number; "mean" (numpy's pairwise sum / n), "median" (the
-//           middle value, or the mean of the two middle ones), "<scale>*mean"
-//           or "<scale>*median"; None is 1e-5 for an l1-penalised model or a
-//           Lasso, else "mean";
-//   mask:   the max_features_ largest scores (stable order) when max_features
-//           is set, else all; then scores < threshold dropped.
-// Tree ensembles compute feature_importances_ from their trees when asked
-// (nothing stored): refused as unsupported.
+//           middle value, or the mean of the two middle ones; NaN when a
+//           score is NaN), "<scale>*mean" or "<scale>*median"; None is 1e-5
+//           for an l1-penalised model or a Lasso, else "mean";
+//   mask:   the max_features_ largest scores (stable order, NaN last) when
+//           max_features is set, else all; then scores < threshold dropped
+//           (a NaN score or threshold drops nothing, as in numpy).
+// Other estimators (IsolationForest, HistGradientBoosting*, a callable
+// getter, a dotted attribute path) are refused as unsupported.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <string>
 
 #include "compile.h"
-#include "numeric.h"
 #include "encoder_steps.h"
+#include "numeric.h"
+#include "tree_importances.h"
 
 namespace ark::runtime {
 
@@ -32,15 +40,23 @@ std::vector<double> Importances(const Obj& sfm, const Obj& inner, size_t n) {
   const Value& getter = sfm.tree().Deref(sfm.Get("importance_getter"));
   if (!getter.is(Kind::kString)) UnsupportedError(sfm.type_name(), "a callable importance_getter");
   std::string key = getter.as_string();
+  const bool computed = !inner.Has("coef_") && !inner.Has("feature_importances_") &&
+                        HasTreeFeatureImportances(inner.type_name());
   if (key == "auto") {
     if (inner.Has("coef_")) {
       key = "coef_";
-    } else if (inner.Has("feature_importances_")) {
+    } else if (inner.Has("feature_importances_") || computed) {
       key = "feature_importances_";
     } else {
       UnsupportedError(sfm.type_name(), "the feature_importances_ of " + inner.type_name() +
-                                            " are computed when asked, not stored");
+                                            " (neither coef_ nor feature_importances_ is stored,"
+                                            " and the runtime does not compute them for it)");
     }
+  }
+  if (key == "feature_importances_" && computed) {
+    std::vector<double> scores = TreeFeatureImportances(inner, n);
+    for (double& s : scores) s = std::fabs(s);
+    return scores;
   }
   if (!inner.Has(key)) UnsupportedError(sfm.type_name(), "importance_getter '" + key + "'");
   const NdArray a = inner.Array(key);
@@ -74,8 +90,12 @@ double Mean(const std::vector<double>& s) {
   return PairwiseSum(s.data(), s.size()) / static_cast<double>(s.size());
 }
 
-// np.median: the middle of the sorted values, or np.mean of the two middle ones.
+// np.median: the middle of the sorted values, or np.mean of the two middle
+// ones; NaN when any value is NaN.
 double Median(std::vector<double> s) {
+  for (double x : s) {
+    if (std::isnan(x)) return x;
+  }
   std::sort(s.begin(), s.end());
   const size_t h = s.size() / 2;
   if (s.size() % 2 == 1) return s[h];
@@ -149,14 +169,16 @@ std::unique_ptr<Step> CompileSelectFromModel(const Obj& sfm, size_t n) {
   std::vector<bool> mask(n, true);
   if (!sfm.IsNone("max_features")) {
     const Value* stored = sfm.Find("max_features_");
-    const double k = stored ? sfm.tree().Number(*stored, "max_features_")
-                            : sfm.Number("max_features");
+    const double k =
+        stored ? sfm.tree().Number(*stored, "max_features_") : sfm.Number("max_features");
     if (k < 0 || k != std::floor(k)) sfm.Fail("max_features_ is not a whole number");
     std::vector<size_t> order(n);
     std::iota(order.begin(), order.end(), 0);
-    // np.argsort(-scores, kind="mergesort"): stable, by descending score.
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return -scores[a] < -scores[b]; });
+    // np.argsort(-scores, kind="mergesort"): stable, by descending score,
+    // NaN sorted last.
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return !std::isnan(scores[a]) && (std::isnan(scores[b]) || -scores[a] < -scores[b]);
+    });
     mask.assign(n, false);
     for (size_t i = 0; i < n && i < static_cast<size_t>(k); ++i) mask[order[i]] = true;
   }
