@@ -292,26 +292,27 @@ ARK_AVX512 size_t RowsKernel(const Node* nodes, const TreeTop& top, const float*
       idx[k] = Next<kNan>(idx[k], n[k], v);
       n[k] = Fetch(nodes, idx[k]);
       const __mmask16 done = active[k] & static_cast<__mmask16>(~Moving(n[k]));
-      if (done != 0) {
-        _mm512_storeu_si512(out_rows + written, _mm512_maskz_compress_epi32(done, row[k]));
-        _mm512_storeu_si512(out_leaves + written,
-                            _mm512_maskz_compress_epi32(done, LeafNumber(n[k])));
-        written += static_cast<size_t>(__builtin_popcount(done));
-        const uint32_t from = refill.next;
-        const uint32_t remain = rows > from ? rows - from : 0;
-        const __mmask16 exist =
-            remain >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << remain) - 1);
-        row[k] = refill.Take(row[k], done);
-        active[k] = _mm512_cmplt_epu32_mask(row[k], limit);
-        const __mmask16 restart = done & active[k];
-        offset[k] = _mm512_mask_mullo_epi32(offset[k], restart, row[k], stride);
-        idx[k] = _mm512_mask_expand_epi32(
-            idx[k], restart, _mm512_maskz_loadu_epi32(exist, start_index + from));
-        n[k].threshold = _mm512_mask_expand_ps(
-            n[k].threshold, restart, _mm512_maskz_loadu_ps(exist, start_threshold + from));
-        n[k].word = _mm512_mask_expand_epi32(
-            n[k].word, restart, _mm512_maskz_loadu_epi32(exist, start_word + from));
-      }
+      // Branch-free: with no lane done, every line below changes nothing (a
+      // branch here would be mispredicted about every other step; the walk
+      // is bound by throughput, so the extra work costs less).
+      _mm512_storeu_si512(out_rows + written, _mm512_maskz_compress_epi32(done, row[k]));
+      _mm512_storeu_si512(out_leaves + written,
+                          _mm512_maskz_compress_epi32(done, LeafNumber(n[k])));
+      written += static_cast<size_t>(__builtin_popcount(done));
+      const uint32_t from = refill.next;
+      const uint32_t remain = rows > from ? rows - from : 0;
+      const __mmask16 exist =
+          remain >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << remain) - 1);
+      row[k] = refill.Take(row[k], done);
+      active[k] = _mm512_cmplt_epu32_mask(row[k], limit);
+      const __mmask16 restart = done & active[k];
+      offset[k] = _mm512_mask_mullo_epi32(offset[k], restart, row[k], stride);
+      idx[k] = _mm512_mask_expand_epi32(
+          idx[k], restart, _mm512_maskz_loadu_epi32(exist, start_index + from));
+      n[k].threshold = _mm512_mask_expand_ps(
+          n[k].threshold, restart, _mm512_maskz_loadu_ps(exist, start_threshold + from));
+      n[k].word = _mm512_mask_expand_epi32(
+          n[k].word, restart, _mm512_maskz_loadu_epi32(exist, start_word + from));
       any |= active[k];
     }
   }
