@@ -22,7 +22,7 @@ namespace {
 // times (a 500-tree forest does not fit in cache: it is streamed once per
 // block); the blocks are sized evenly so that every thread gets the same
 // share.
-constexpr size_t kMaxBlockRows = 4096;
+constexpr size_t kMaxBlockRows = 8192;
 
 struct Blocks {
   size_t count = 0;
