@@ -28,7 +28,8 @@ What it does, in one run so that ratios compare:
 - checks that ark's probabilities are bit-identical to scikit-learn's
   (predicted single-threaded, which sums in tree order);
 - writes docs/benchmarks_inference.md (the table, with the ratios against the
-  targets of issue 4) and docs/inference.png, and bench/out/inference.json.
+  targets of issue 4), the same as a section of docs/benchmarks.md, and
+  docs/inference.png; appends the run to bench/out/inference.json.
 """
 import argparse
 import datetime
@@ -237,9 +238,32 @@ def write_report(results, meta):
             f"{ratio_cell(a['rows_per_s'] / o['rows_per_s'], t_ort, True)} | "
             f"{ratio_cell(a['median_us'] / o['median_us'], t_lat, False)} | "
             f"{a['p99_us'] / o['p99_us']:.2f}× | {'bit-identical' if r['exact'] else 'DIFFERS'} |")
-    lines += ["", "Raw figures of every run: `bench/out/inference.json`.", ""]
+    lines += ["", "![inference](inference.png)", "",
+              "Raw figures of every run: `bench/out/inference.json`.", ""]
     with open(os.path.join(DOCS, "benchmarks_inference.md"), "w") as f:
         f.write("\n".join(lines))
+    write_summary(lines[1:])
+
+
+SUMMARY_BEGIN = "<!-- inference: written by bench/inference.py -->"
+SUMMARY_END = "<!-- end of inference -->"
+
+
+def write_summary(body):
+    """The same tables and chart as a section of docs/benchmarks.md, between
+    its markers (added after the first paragraph of links when missing)."""
+    path = os.path.join(DOCS, "benchmarks.md")
+    with open(path) as f:
+        text = f.read()
+    section = "\n".join([SUMMARY_BEGIN, "## Native inference"] + body + [SUMMARY_END])
+    if SUMMARY_BEGIN in text and SUMMARY_END in text:
+        head, rest = text.split(SUMMARY_BEGIN, 1)
+        text = head + section + rest.split(SUMMARY_END, 1)[1]
+    else:
+        at = text.index("## ")
+        text = text[:at] + section + "\n\n" + text[at:]
+    with open(path, "w") as f:
+        f.write(text)
 
 
 def write_chart(results, path):
@@ -337,7 +361,8 @@ def main():
     if not args.quick and set(results) == set(MODELS):
         write_report(results, meta)
         write_chart(results, os.path.join(DOCS, "inference.png"))
-        print("wrote docs/benchmarks_inference.md and docs/inference.png")
+        print("wrote docs/benchmarks_inference.md, its section of docs/benchmarks.md and "
+              "docs/inference.png")
     if not meta["exact"]:
         sys.exit("ark's probabilities differ from scikit-learn's")
 

@@ -112,14 +112,44 @@ struct Refill {
   }
 };
 
+// The node where each walk starts (StartNodes, StartRows), walk by walk in
+// the order Refill hands the walks out.
+template <uint32_t kCapacity>
+struct Starts {
+  alignas(64) uint32_t index[kCapacity];
+  alignas(64) float threshold[kCapacity];
+  alignas(64) uint32_t word[kCapacity];
+  uint32_t count = 0;
+
+  // Puts the `lanes` of a vector on the start nodes of walks from, from + 1,
+  // ... in lane order; lanes past the last walk are left as they are (a
+  // masked load reads nothing past the end).
+  ARK_AVX512 void Restart(uint32_t from, __mmask16 lanes, __m512i& idx, Nodes16& n) const {
+    const uint32_t remain = count > from ? count - from : 0;
+    const __mmask16 exist = remain >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << remain) - 1);
+    idx = _mm512_mask_expand_epi32(idx, lanes, _mm512_maskz_loadu_epi32(exist, index + from));
+    n.threshold =
+        _mm512_mask_expand_ps(n.threshold, lanes, _mm512_maskz_loadu_ps(exist, threshold + from));
+    n.word = _mm512_mask_expand_epi32(n.word, lanes, _mm512_maskz_loadu_epi32(exist, word + from));
+  }
+};
+
+// A lane with no walk: node 0 (a valid node, whatever tree it belongs to),
+// seen as a leaf that records nothing.
+ARK_AVX512 inline void Idle(__m512i& idx, Nodes16& n) {
+  idx = _mm512_setzero_si512();
+  n = {_mm512_set1_ps(__builtin_nanf("")),
+       _mm512_set1_epi32(static_cast<int>(TreeEnsemble::kHotLeft))};
+}
+
 // Where one row's walk of each tree starts: the top levels decided from the
 // breadth-first slots, sixteen trees per vector, with plain loads (each
 // slot is an array over trees) instead of gathers. Writes each tree's node
 // at level kTopLevels (index, threshold, word).
-template <int kWidth, bool kNan>
+template <int kWidth, bool kNan, uint32_t kCapacity>
 ARK_AVX512 void StartNodes(const TreeEnsemble::TopLevels& top, uint32_t n_trees,
-                           const RowValues<kWidth>& values, uint32_t* index, float* threshold,
-                           uint32_t* word) {
+                           const RowValues<kWidth>& values, Starts<kCapacity>& starts) {
+  starts.count = n_trees;
   for (uint32_t t = 0; t < n_trees; t += 16) {
     const uint32_t remain = n_trees - t;
     const __mmask16 exist = remain >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << remain) - 1);
@@ -147,9 +177,9 @@ ARK_AVX512 void StartNodes(const TreeEnsemble::TopLevels& top, uint32_t n_trees,
           exist & _mm512_cmpeq_epi32_mask(slot, _mm512_set1_epi32(static_cast<int>(c)));
       at = _mm512_mask_loadu_epi32(at, here, top.index[c] + t);
     }
-    _mm512_mask_storeu_epi32(index + t, exist, at);
-    _mm512_mask_storeu_ps(threshold + t, exist, n.threshold);
-    _mm512_mask_storeu_epi32(word + t, exist, n.word);
+    _mm512_mask_storeu_epi32(starts.index + t, exist, at);
+    _mm512_mask_storeu_ps(starts.threshold + t, exist, n.threshold);
+    _mm512_mask_storeu_epi32(starts.word + t, exist, n.word);
   }
 }
 
@@ -161,13 +191,10 @@ ARK_AVX512 void RowKernel(const Node* nodes, const TreeEnsemble::TopLevels& top,
                           uint32_t n_trees, const float* x, size_t n_features, uint32_t* leaves) {
   constexpr uint32_t kMaxTrees = 512;
   const RowValues<kWidth> values(x, n_features);
-  alignas(64) uint32_t start_index[kMaxTrees];
-  alignas(64) float start_threshold[kMaxTrees];
-  alignas(64) uint32_t start_word[kMaxTrees];
-  StartNodes<kWidth, kNan>(top, n_trees, values, start_index, start_threshold, start_word);
+  Starts<kMaxTrees> starts;
+  StartNodes<kWidth, kNan>(top, n_trees, values, starts);
 
   const __m512i limit = _mm512_set1_epi32(static_cast<int>(n_trees));
-  // A lane with no tree sits on node 0 (a valid node) and records nothing.
   Refill refill;
   __m512i tree[kVectors], idx[kVectors];
   Nodes16 n[kVectors];
@@ -176,11 +203,8 @@ ARK_AVX512 void RowKernel(const Node* nodes, const TreeEnsemble::TopLevels& top,
   for (size_t k = 0; k < kVectors; ++k) {
     tree[k] = refill.Take(_mm512_setzero_si512(), 0xFFFF);
     active[k] = _mm512_cmplt_epu32_mask(tree[k], limit);
-    idx[k] = _mm512_maskz_loadu_epi32(active[k], start_index + k * 16);
-    n[k] = {_mm512_mask_loadu_ps(_mm512_set1_ps(__builtin_nanf("")), active[k],
-                                 start_threshold + k * 16),
-            _mm512_mask_loadu_epi32(_mm512_set1_epi32(static_cast<int>(TreeEnsemble::kHotLeft)),
-                                    active[k], start_word + k * 16)};
+    Idle(idx[k], n[k]);
+    starts.Restart(static_cast<uint32_t>(k * 16), active[k], idx[k], n[k]);
     any |= active[k];
   }
   alignas(64) uint32_t done_trees[16], done_leaves[16];
@@ -195,22 +219,11 @@ ARK_AVX512 void RowKernel(const Node* nodes, const TreeEnsemble::TopLevels& top,
         _mm512_store_si512(done_leaves, _mm512_maskz_compress_epi32(done, LeafNumber(n[k])));
         const int count = __builtin_popcount(done);
         for (int i = 0; i < count; ++i) leaves[done_trees[i]] = done_leaves[i];
-        // The start nodes of the next trees, as many as remain (a masked
-        // load reads nothing past the end), spread over the done lanes;
-        // lanes left without a tree stay on their leaf.
+        // Lanes left without a tree stay on their leaf.
         const uint32_t from = refill.next;
-        const uint32_t remain = n_trees > from ? n_trees - from : 0;
-        const __mmask16 exist =
-            remain >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << remain) - 1);
         tree[k] = refill.Take(tree[k], done);
         active[k] = _mm512_cmplt_epu32_mask(tree[k], limit);
-        const __mmask16 restart = done & active[k];
-        idx[k] = _mm512_mask_expand_epi32(
-            idx[k], restart, _mm512_maskz_loadu_epi32(exist, start_index + from));
-        n[k].threshold = _mm512_mask_expand_ps(
-            n[k].threshold, restart, _mm512_maskz_loadu_ps(exist, start_threshold + from));
-        n[k].word = _mm512_mask_expand_epi32(
-            n[k].word, restart, _mm512_maskz_loadu_epi32(exist, start_word + from));
+        starts.Restart(from, done & active[k], idx[k], n[k]);
       }
       any |= active[k];
     }
@@ -220,9 +233,10 @@ ARK_AVX512 void RowKernel(const Node* nodes, const TreeEnsemble::TopLevels& top,
 // Where each row's walk of one tree starts: the top levels decided sixteen
 // rows at a time, the nodes permuted out of registers instead of gathered.
 // Writes each row's node at level kTopLevels (index, threshold, word).
-template <bool kNan>
+template <bool kNan, uint32_t kCapacity>
 ARK_AVX512 void StartRows(const TreeTop& top, const float* x, size_t x_stride, uint32_t rows,
-                          uint32_t* index, float* threshold, uint32_t* word) {
+                          Starts<kCapacity>& starts) {
+  starts.count = rows;
   static_assert(TreeEnsemble::kTopSlots <= 16);
   const __m512 top_threshold = _mm512_load_ps(top.threshold);
   const __m512i top_word = _mm512_load_si512(top.word);
@@ -245,9 +259,9 @@ ARK_AVX512 void StartRows(const TreeTop& top, const float* x, size_t x_stride, u
                                    _mm512_set1_epi32(1));
       n = {_mm512_permutexvar_ps(slot, top_threshold), _mm512_permutexvar_epi32(slot, top_word)};
     }
-    _mm512_mask_storeu_epi32(index + r, exist, _mm512_permutexvar_epi32(slot, top_index));
-    _mm512_mask_storeu_ps(threshold + r, exist, n.threshold);
-    _mm512_mask_storeu_epi32(word + r, exist, n.word);
+    _mm512_mask_storeu_epi32(starts.index + r, exist, _mm512_permutexvar_epi32(slot, top_index));
+    _mm512_mask_storeu_ps(starts.threshold + r, exist, n.threshold);
+    _mm512_mask_storeu_epi32(starts.word + r, exist, n.word);
   }
 }
 
@@ -258,14 +272,11 @@ template <bool kNan, size_t kVectors>
 ARK_AVX512 size_t RowsKernel(const Node* nodes, const TreeTop& top, const float* x,
                              size_t x_stride, uint32_t rows, uint32_t* out_rows,
                              uint32_t* out_leaves) {
-  alignas(64) uint32_t start_index[kMaxRows];
-  alignas(64) float start_threshold[kMaxRows];
-  alignas(64) uint32_t start_word[kMaxRows];
-  StartRows<kNan>(top, x, x_stride, rows, start_index, start_threshold, start_word);
+  Starts<kMaxRows> starts;
+  StartRows<kNan>(top, x, x_stride, rows, starts);
 
   const __m512i limit = _mm512_set1_epi32(static_cast<int>(rows));
   const __m512i stride = _mm512_set1_epi32(static_cast<int>(x_stride));
-  // A lane with no row sits on node 0 (a valid node) and records nothing.
   Refill refill;
   __m512i row[kVectors], offset[kVectors], idx[kVectors];
   Nodes16 n[kVectors];
@@ -275,11 +286,8 @@ ARK_AVX512 size_t RowsKernel(const Node* nodes, const TreeTop& top, const float*
     row[k] = refill.Take(_mm512_setzero_si512(), 0xFFFF);
     active[k] = _mm512_cmplt_epu32_mask(row[k], limit);
     offset[k] = _mm512_maskz_mullo_epi32(active[k], row[k], stride);
-    idx[k] = _mm512_maskz_loadu_epi32(active[k], start_index + k * 16);
-    n[k] = {_mm512_mask_loadu_ps(_mm512_set1_ps(__builtin_nanf("")), active[k],
-                                 start_threshold + k * 16),
-            _mm512_mask_loadu_epi32(_mm512_set1_epi32(static_cast<int>(TreeEnsemble::kHotLeft)),
-                                    active[k], start_word + k * 16)};
+    Idle(idx[k], n[k]);
+    starts.Restart(static_cast<uint32_t>(k * 16), active[k], idx[k], n[k]);
     any |= active[k];
   }
   size_t written = 0;
@@ -300,29 +308,19 @@ ARK_AVX512 size_t RowsKernel(const Node* nodes, const TreeTop& top, const float*
                           _mm512_maskz_compress_epi32(done, LeafNumber(n[k])));
       written += static_cast<size_t>(__builtin_popcount(done));
       const uint32_t from = refill.next;
-      const uint32_t remain = rows > from ? rows - from : 0;
-      const __mmask16 exist =
-          remain >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << remain) - 1);
       row[k] = refill.Take(row[k], done);
       active[k] = _mm512_cmplt_epu32_mask(row[k], limit);
       const __mmask16 restart = done & active[k];
       offset[k] = _mm512_mask_mullo_epi32(offset[k], restart, row[k], stride);
-      idx[k] = _mm512_mask_expand_epi32(
-          idx[k], restart, _mm512_maskz_loadu_epi32(exist, start_index + from));
-      n[k].threshold = _mm512_mask_expand_ps(
-          n[k].threshold, restart, _mm512_maskz_loadu_ps(exist, start_threshold + from));
-      n[k].word = _mm512_mask_expand_epi32(
-          n[k].word, restart, _mm512_maskz_loadu_epi32(exist, start_word + from));
+      starts.Restart(from, restart, idx[k], n[k]);
       any |= active[k];
     }
   }
   return written;
 }
 
-}  // namespace
-
-namespace {
 std::atomic<bool> disabled_for_testing{false};
+
 }  // namespace
 
 bool Available() {
