@@ -237,10 +237,12 @@ template <bool kNan, uint32_t kCapacity>
 ARK_AVX512 void StartRows(const TreeTop& top, const float* x, size_t x_stride, uint32_t rows,
                           Starts<kCapacity>& starts) {
   starts.count = rows;
-  static_assert(TreeEnsemble::kTopSlots <= 16);
-  const __m512 top_threshold = _mm512_load_ps(top.threshold);
-  const __m512i top_word = _mm512_load_si512(top.word);
-  const __m512i top_index = _mm512_load_si512(top.index);
+  const __m512 threshold_lo = _mm512_load_ps(top.threshold);
+  const __m512 threshold_hi = _mm512_load_ps(top.threshold + 16);
+  const __m512i word_lo = _mm512_load_si512(top.word);
+  const __m512i word_hi = _mm512_load_si512(top.word + 16);
+  const __m512i index_lo = _mm512_load_si512(top.index);
+  const __m512i index_hi = _mm512_load_si512(top.index + 16);
   const __m512i stride = _mm512_set1_epi32(static_cast<int>(x_stride));
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   for (uint32_t r = 0; r < rows; r += 16) {
@@ -257,9 +259,11 @@ ARK_AVX512 void StartRows(const TreeTop& top, const float* x, size_t x_stride, u
       slot = _mm512_add_epi32(_mm512_add_epi32(slot, slot), _mm512_set1_epi32(1));
       slot = _mm512_mask_add_epi32(slot, static_cast<__mmask16>(~next), slot,
                                    _mm512_set1_epi32(1));
-      n = {_mm512_permutexvar_ps(slot, top_threshold), _mm512_permutexvar_epi32(slot, top_word)};
+      n = {_mm512_permutex2var_ps(threshold_lo, slot, threshold_hi),
+           _mm512_permutex2var_epi32(word_lo, slot, word_hi)};
     }
-    _mm512_mask_storeu_epi32(starts.index + r, exist, _mm512_permutexvar_epi32(slot, top_index));
+    _mm512_mask_storeu_epi32(starts.index + r, exist,
+                             _mm512_permutex2var_epi32(index_lo, slot, index_hi));
     _mm512_mask_storeu_ps(starts.threshold + r, exist, n.threshold);
     _mm512_mask_storeu_epi32(starts.word + r, exist, n.word);
   }

@@ -43,9 +43,11 @@ void LeavesOfRow(const TreeEnsemble::CompactNode* nodes, const TreeEnsemble::Top
 // The top levels of one tree, slots as in TreeEnsemble::TopLevels, the
 // indices relative to the tree's first node.
 struct TreeTop {
-  alignas(64) float threshold[16];
-  alignas(64) uint32_t word[16];
-  alignas(64) uint32_t index[16];
+  static constexpr size_t kCapacity = 32;  // slots held in two registers
+  static_assert(TreeEnsemble::kTopSlots <= kCapacity);
+  alignas(64) float threshold[kCapacity];
+  alignas(64) uint32_t word[kCapacity];
+  alignas(64) uint32_t index[kCapacity];
 };
 
 // Rows per LeavesOfRows call.
