@@ -43,6 +43,22 @@ Scratch& ThreadScratch() {
   return scratch;
 }
 
+// The scratch of a call, which may share its work with the pool's awake
+// workers when it is a single block (a few rows: nothing to split).
+class CallScratch {
+ public:
+  CallScratch(ThreadPool* pool, size_t blocks) : scratch_(ThreadScratch()) {
+    scratch_.assist = blocks == 1 ? pool : nullptr;
+  }
+  ~CallScratch() { scratch_.assist = nullptr; }
+  CallScratch(const CallScratch&) = delete;
+  CallScratch& operator=(const CallScratch&) = delete;
+  Scratch& get() { return scratch_; }
+
+ private:
+  Scratch& scratch_;
+};
+
 [[noreturn]] void Invalid(const std::string& message) {
   throw Error(ErrorCode::kInvalidArgument, message);
 }
@@ -197,7 +213,8 @@ Output Model::Run(Method method, const Table& input) const {
   auto run_block = [&](size_t block) {
     const size_t start = block * blocks.rows;
     const size_t count = std::min(blocks.rows, rows - start);
-    Scratch& scratch = ThreadScratch();
+    CallScratch call(pool_.get(), blocks.count);
+    Scratch& scratch = call.get();
     double* x = Scratch::Get(scratch.input, count * n);
     for (size_t j = 0; j < n; ++j) {
       const Column& c = *bound[j];
@@ -236,7 +253,8 @@ void Model::Scores(Method method, const double* x, size_t rows, double* out) con
   auto run_block = [&](size_t block) {
     const size_t start = block * blocks.rows;
     const size_t count = std::min(blocks.rows, rows - start);
-    p.Run(method, x + start * n, count, start, out + start * width, nullptr, ThreadScratch());
+    CallScratch call(pool_.get(), blocks.count);
+    p.Run(method, x + start * n, count, start, out + start * width, nullptr, call.get());
   };
   if (pool_ && blocks.count > 1) {
     pool_->ParallelFor(blocks.count, run_block);
@@ -254,7 +272,8 @@ void Model::PredictLabels(const double* x, size_t rows, int32_t* out) const {
   auto run_block = [&](size_t block) {
     const size_t start = block * blocks.rows;
     const size_t count = std::min(blocks.rows, rows - start);
-    p.Run(Method::kPredict, x + start * n, count, start, nullptr, out + start, ThreadScratch());
+    CallScratch call(pool_.get(), blocks.count);
+    p.Run(Method::kPredict, x + start * n, count, start, nullptr, out + start, call.get());
   };
   if (pool_ && blocks.count > 1) {
     pool_->ParallelFor(blocks.count, run_block);

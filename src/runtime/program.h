@@ -30,18 +30,24 @@ enum class InputCheck {
 };
 
 // Reusable per-thread buffers.
+class ThreadPool;
+
 struct Scratch {
   std::vector<double> input;  // the dense rows built from a Table
   std::vector<double> a, b, c;
   std::vector<float> f32;
   std::vector<int32_t> labels;
   uint64_t first_row = 0;  // of the rows being run, for messages (set by Program::Run)
+  // A pool whose awake workers may share the work of a call too small to
+  // split into blocks (one row); set by the Model for such calls.
+  ThreadPool* assist = nullptr;
   // Buffers for steps that run other steps (ColumnTransformer, nested
   // pipelines): a step may use only its scratch's Child(), never a, b, c.
   std::unique_ptr<Scratch> child;
   Scratch& Child() {
     if (!child) child = std::make_unique<Scratch>();
     child->first_row = first_row;
+    child->assist = assist;
     return *child;
   }
   template <typename T>

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 
 #include "ark/format/error.h"
 #include "numeric.h"
+#include "thread_pool.h"
 #include "tree_walk_avx512.h"
 
 namespace ark::runtime {
@@ -442,25 +444,51 @@ void TreeEnsemble::AddLeavesInOrder(size_t first_tree, size_t count, const uint3
 }
 
 template <bool kNan>
+void TreeEnsemble::LeavesOfRow(const float* x, size_t first_tree, size_t count,
+                               uint32_t* leaves) const {
+  // The kernel's node indices are absolute and signed 32-bit.
+  if (avx512::Available() && n_features_ <= kMaxAvx512Stride &&
+      compact_.size() < (size_t{1} << 31)) {
+    avx512::LeavesOfRow(compact_.data(), Top(first_tree), static_cast<uint32_t>(count), x,
+                        n_features_, kNan, leaves);
+  } else {
+    LeavesOfRowScalar<kNan>(x, first_tree, count, leaves);
+  }
+}
+
+template <bool kNan>
 void TreeEnsemble::AccumulateFewRows(const float* x, size_t rows, size_t x_stride, double* out,
-                                     size_t out_stride) const {
+                                     size_t out_stride, ThreadPool* assist) const {
   // REQUIRES: all_compact_. Node indices are absolute (far distances are
   // relative, so one base pointer serves every tree). The leaves of a block
-  // of trees are found first, then their vectors added in tree order.
+  // of trees are found first (split between the caller and an awake worker
+  // when there are many), then their vectors added in tree order.
   const size_t n_trees = trees_.size();
-  const bool simd = avx512::Available() && n_features_ <= kMaxAvx512Stride;
   constexpr size_t kBlock = 512;
   uint32_t leaves[kBlock];
+  struct Half {
+    const TreeEnsemble* self;
+    const float* x;
+    size_t first, split, end;
+    uint32_t* leaves;
+  } half{this, nullptr, 0, 0, 0, leaves};
+  const std::function<void(size_t)> find_half = [h = &half](size_t i) {
+    const size_t from = i == 0 ? h->first : h->split, to = i == 0 ? h->split : h->end;
+    h->self->template LeavesOfRow<kNan>(h->x, from, to - from, h->leaves + (from - h->first));
+  };
   for (size_t r = 0; r < rows; ++r) {
     const float* xr = x + r * x_stride;
     double* o = out + r * out_stride;
     for (size_t t0 = 0; t0 < n_trees; t0 += kBlock) {
       const size_t count = std::min(kBlock, n_trees - t0);
-      if (simd) {
-        avx512::LeavesOfRow(compact_.data(), Top(t0), static_cast<uint32_t>(count), xr,
-                            n_features_, kNan, leaves);
+      if (assist && count >= kAssistTrees) {
+        half.x = xr;
+        half.first = t0;
+        half.split = t0 + (count / 2 + 15) / 16 * 16;
+        half.end = t0 + count;
+        assist->ParallelForAwake(2, find_half);
       } else {
-        LeavesOfRowScalar<kNan>(xr, t0, count, leaves);
+        LeavesOfRow<kNan>(xr, t0, count, leaves);
       }
       switch (uniform_width_) {
         case 1:
@@ -477,12 +505,12 @@ void TreeEnsemble::AccumulateFewRows(const float* x, size_t rows, size_t x_strid
 }
 
 void TreeEnsemble::Accumulate(const float* x, size_t rows, size_t x_stride, double* out,
-                              size_t out_stride) const {
+                              size_t out_stride, ThreadPool* assist) const {
   if (rows < kRowLanes && all_compact_) {
     if (has_missing_) {
-      AccumulateFewRows<true>(x, rows, x_stride, out, out_stride);
+      AccumulateFewRows<true>(x, rows, x_stride, out, out_stride, assist);
     } else {
-      AccumulateFewRows<false>(x, rows, x_stride, out, out_stride);
+      AccumulateFewRows<false>(x, rows, x_stride, out, out_stride, assist);
     }
     return;
   }

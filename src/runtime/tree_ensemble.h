@@ -43,6 +43,8 @@
 
 namespace ark::runtime {
 
+class ThreadPool;
+
 // One fitted tree as scikit-learn stores it, plus the vector each leaf adds.
 struct TreeSpec {
   size_t node_count = 0;
@@ -110,9 +112,11 @@ class TreeEnsemble {
 
   // For each of `rows` rows of float32 features (row r at x + r * x_stride),
   // adds every tree's leaf vector to out[r * out_stride + column], tree by
-  // tree in order. Allocates nothing.
+  // tree in order. A few rows through many trees share the walks with an
+  // awake worker of `assist` when given (ThreadPool::ParallelForAwake); the
+  // sums stay in tree order.
   void Accumulate(const float* x, size_t rows, size_t x_stride, double* out,
-                  size_t out_stride) const;
+                  size_t out_stride, ThreadPool* assist = nullptr) const;
 
   // For tests: the leaf a row reaches in tree `t` (the offset of its vector
   // among all leaf values); whether tree `t` stores its root's left child
@@ -138,6 +142,11 @@ class TreeEnsemble {
   template <bool kNan>
   void AccumulateBatch(const float* x, size_t rows, size_t x_stride, double* out,
                        size_t out_stride) const;
+  // Trees below this count are walked by the caller alone.
+  static constexpr size_t kAssistTrees = 128;
+
+  template <bool kNan>
+  void LeavesOfRow(const float* x, size_t first_tree, size_t count, uint32_t* leaves) const;
   template <bool kNan>
   void LeavesOfRowScalar(const float* x, size_t first_tree, size_t count, uint32_t* leaves) const;
   template <uint32_t kWidth>
@@ -145,7 +154,7 @@ class TreeEnsemble {
                         double* out) const;
   template <bool kNan>
   void AccumulateFewRows(const float* x, size_t rows, size_t x_stride, double* out,
-                         size_t out_stride) const;
+                         size_t out_stride, ThreadPool* assist) const;
 
   size_t n_features_;
   size_t n_columns_;

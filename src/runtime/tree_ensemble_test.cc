@@ -9,6 +9,7 @@
 
 #include "ark/format/error.h"
 #include "numeric.h"
+#include "thread_pool.h"
 #include "tree_walk_avx512.h"
 
 namespace ark::runtime {
@@ -362,6 +363,32 @@ TEST(TreeEnsemble, RandomForestsMatchReferenceOnEveryPath) {
       avx512::DisableForTesting(false);
     }
   }
+}
+
+// A forest of many trees scored one row at a time with an assisting pool
+// (its awake worker walks half the trees): the same sums, bit for bit, as
+// without, on both paths.
+TEST(TreeEnsemble, AssistedRowsMatchUnassisted) {
+  std::mt19937 rng(11);
+  const size_t n_features = 12, width = 2;
+  TreeEnsemble e(n_features, width);
+  for (size_t k = 0; k < 700; ++k) e.AddTree(RandomTree(rng, n_features, 40, width, true));
+  ThreadPool pool(2);
+  std::uniform_real_distribution<float> value(-2, 2);
+  for (bool scalar : {false, true}) {
+    avx512::DisableForTesting(scalar);
+    for (int rep = 0; rep < 300; ++rep) {
+      const size_t rows = rep % 3 == 0 ? 3 : 1;
+      std::vector<float> x(rows * n_features);
+      for (float& v : x) v = rep % 7 == 0 ? NAN : value(rng);
+      std::vector<double> alone(rows * width, 0.0), assisted(rows * width, 0.0);
+      e.Accumulate(x.data(), rows, n_features, alone.data(), width);
+      if (rep % 50 == 0) pool.ParallelFor(2, [](size_t) {});  // wake the worker
+      e.Accumulate(x.data(), rows, n_features, assisted.data(), width, &pool);
+      for (size_t i = 0; i < alone.size(); ++i) ASSERT_EQ(alone[i], assisted[i]) << rep;
+    }
+  }
+  avx512::DisableForTesting(false);
 }
 
 }  // namespace

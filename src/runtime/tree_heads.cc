@@ -20,7 +20,7 @@ void ForestProba(const TreeEnsemble& proba, bool average, const double* x, size_
   const size_t n = proba.n_features(), c = proba.n_columns();
   const float* xf = ToFloat32Rows(x, rows * n, scratch);
   std::fill(out, out + rows * c, 0.0);
-  proba.Accumulate(xf, rows, n, out, c);
+  proba.Accumulate(xf, rows, n, out, c, scratch.assist);
   if (average) {
     const double trees = static_cast<double>(proba.n_trees());
     for (size_t i = 0; i < rows * c; ++i) out[i] /= trees;
@@ -35,7 +35,7 @@ const double* ForestVotes(const TreeEnsemble& proba, bool average, const TreeEns
     const size_t n = raw->n_features();
     const float* xf = ToFloat32Rows(x, rows * n, scratch);
     std::fill(scores, scores + rows * c, 0.0);
-    raw->Accumulate(xf, rows, n, scores, c);
+    raw->Accumulate(xf, rows, n, scores, c, scratch.assist);
   } else {
     ForestProba(proba, average, x, rows, scores, scratch);
   }
@@ -101,7 +101,7 @@ void ForestRegressorHead::Scores(Method, const double* x, size_t rows, double* o
   const size_t n = trees_.n_features(), c = trees_.n_columns();
   const float* xf = ToFloat32Rows(x, rows * n, scratch);
   std::fill(out, out + rows * c, 0.0);
-  trees_.Accumulate(xf, rows, n, out, c);
+  trees_.Accumulate(xf, rows, n, out, c, scratch.assist);
   if (average_) {
     const double count = static_cast<double>(trees_.n_trees());
     for (size_t i = 0; i < rows * c; ++i) out[i] /= count;
@@ -132,7 +132,7 @@ void GradientBoostingHead::Raw(const double* x, size_t rows, double* raw, Scratc
   const size_t n = trees_.n_features(), k = trees_.n_columns();
   const float* xf = ToFloat32Rows(x, rows * n, scratch);
   for (size_t r = 0; r < rows; ++r) std::copy(init_.begin(), init_.end(), raw + r * k);
-  trees_.Accumulate(xf, rows, n, raw, k);
+  trees_.Accumulate(xf, rows, n, raw, k, scratch.assist);
 }
 
 void GradientBoostingHead::Proba(const double* raw, size_t rows, double* out) const {
