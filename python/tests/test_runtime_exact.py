@@ -173,9 +173,11 @@ def check_scores(model, path, X, tmp_path, method, exact, names=None):
 def _classifiers():
     from sklearn.ensemble import (ExtraTreesClassifier, GradientBoostingClassifier,
                                   HistGradientBoostingClassifier, RandomForestClassifier)
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import (LogisticRegression, PassiveAggressiveClassifier, Perceptron,
+                                      RidgeClassifier, RidgeClassifierCV, SGDClassifier)
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
+    from sklearn.svm import LinearSVC
     from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
     # (id, estimator factory, datasets, {method: exact?})
@@ -207,6 +209,23 @@ def _classifiers():
          {"decision_function": False, "predict_proba": False}),
         ("scaler_logreg", lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
          ["binary", "multiclass_str"], {"decision_function": False, "predict_proba": False}),
+        ("ridge_clf", lambda: RidgeClassifier(), ["binary", "multiclass_str"],
+         {"decision_function": False}),
+        ("ridge_clf_cv", lambda: RidgeClassifierCV(), ["multiclass"], {"decision_function": False}),
+        ("sgd_hinge", lambda: make_pipeline(StandardScaler(), SGDClassifier(random_state=0)),
+         ["binary", "multiclass"], {"decision_function": False}),
+        ("sgd_log", lambda: make_pipeline(StandardScaler(),
+                                          SGDClassifier(loss="log_loss", random_state=0)),
+         ["binary", "multiclass"], {"decision_function": False, "predict_proba": False}),
+        ("sgd_modified_huber", lambda: make_pipeline(
+            StandardScaler(), SGDClassifier(loss="modified_huber", random_state=0)),
+         ["binary", "multiclass"], {"decision_function": False, "predict_proba": False}),
+        ("linear_svc", lambda: make_pipeline(StandardScaler(), LinearSVC(random_state=0)),
+         ["binary", "multiclass_str"], {"decision_function": False}),
+        ("perceptron", lambda: Perceptron(random_state=0), ["multiclass"],
+         {"decision_function": False}),
+        ("passive_aggressive", lambda: PassiveAggressiveClassifier(random_state=0), ["binary"],
+         {"decision_function": False}),
         ("minmax_forest", lambda: make_pipeline(MinMaxScaler(clip=True),
                                                 RandomForestClassifier(n_estimators=10, random_state=0)),
          ["binary"], trees),
@@ -220,7 +239,9 @@ def _classifiers():
 def _regressors():
     from sklearn.ensemble import (ExtraTreesRegressor, GradientBoostingRegressor,
                                   HistGradientBoostingRegressor, RandomForestRegressor)
-    from sklearn.linear_model import Lasso, LinearRegression, Ridge
+    from sklearn.linear_model import (BayesianRidge, ElasticNet, HuberRegressor, Lasso,
+                                      LinearRegression, Ridge, RidgeCV, SGDRegressor)
+    from sklearn.svm import LinearSVR
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.tree import DecisionTreeRegressor
@@ -236,7 +257,19 @@ def _regressors():
         ("hgb_reg", lambda: HistGradientBoostingRegressor(max_iter=40, random_state=0), ["regression"], True),
         ("linreg", lambda: LinearRegression(), ["regression", "multi_regression"], False),
         ("ridge", lambda: make_pipeline(StandardScaler(), Ridge()), ["regression"], False),
-        ("lasso", lambda: Lasso(alpha=0.1), ["regression"], False),
+        ("lasso", lambda: Lasso(alpha=0.1), ["regression", "multi_regression"], False),
+        ("ridge_multi", lambda: Ridge(alpha=2.0), ["multi_regression"], False),
+        ("ridge_cv", lambda: RidgeCV(), ["regression"], False),
+        ("elastic_net", lambda: ElasticNet(alpha=0.1, l1_ratio=0.3),
+         ["regression", "multi_regression"], False),
+        ("sgd_reg", lambda: make_pipeline(StandardScaler(), SGDRegressor(random_state=0)),
+         ["regression"], False),
+        ("linear_svr", lambda: make_pipeline(StandardScaler(),
+                                             LinearSVR(random_state=0, max_iter=5000)),
+         ["regression"], False),
+        ("bayesian_ridge", lambda: BayesianRidge(), ["regression"], False),
+        ("huber", lambda: make_pipeline(StandardScaler(), HuberRegressor(max_iter=500)),
+         ["regression"], False),
     ]
 
 

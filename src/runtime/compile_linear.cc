@@ -81,6 +81,7 @@ LinearClassifierHead::Proba ProbaRule(const Obj& est, size_t n_classes) {
   if (short_name == "SGDClassifier") {
     const std::string loss = StringOr(est, "loss", "hinge");
     if (loss == "log_loss" || loss == "log") return LinearClassifierHead::Proba::kOvr;
+    if (loss == "modified_huber") return LinearClassifierHead::Proba::kModifiedHuber;
   }
   return LinearClassifierHead::Proba::kNone;
 }

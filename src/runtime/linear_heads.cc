@@ -1,5 +1,6 @@
 #include "linear_heads.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "numeric.h"
@@ -49,9 +50,14 @@ void LinearClassifierHead::Scores(Method method, const double* x, size_t rows, d
   }
   double* d = Scratch::Get(scratch.c, rows * k_);
   LinearDecision(coef_.data(), intercept_.data(), k_, n_in, x, rows, d);
+  auto huber = [](double v) { return (std::min(std::max(v, -1.0), 1.0) + 1.0) / 2.0; };
   if (k_ == 1) {
     for (size_t r = 0; r < rows; ++r) {
-      if (proba_ == Proba::kOvr) {
+      if (proba_ == Proba::kModifiedHuber) {
+        const double p = huber(d[r]);
+        out[2 * r] = 1.0 - p;
+        out[2 * r + 1] = p;
+      } else if (proba_ == Proba::kOvr) {
         const double p = Expit(d[r]);
         out[2 * r] = 1.0 - p;
         out[2 * r + 1] = p;
@@ -66,7 +72,15 @@ void LinearClassifierHead::Scores(Method method, const double* x, size_t rows, d
   for (size_t r = 0; r < rows; ++r) {
     double* p = out + r * k_;
     const double* dr = d + r * k_;
-    if (proba_ == Proba::kOvr) {
+    if (proba_ == Proba::kModifiedHuber) {
+      for (size_t j = 0; j < k_; ++j) p[j] = huber(dr[j]);
+      double sum = PairwiseSum(p, k_);
+      if (sum == 0) {
+        std::fill(p, p + k_, 1.0);
+        sum = static_cast<double>(k_);
+      }
+      for (size_t j = 0; j < k_; ++j) p[j] /= sum;
+    } else if (proba_ == Proba::kOvr) {
       for (size_t j = 0; j < k_; ++j) p[j] = Expit(dr[j]);
       const double sum = PairwiseSum(p, k_);
       for (size_t j = 0; j < k_; ++j) p[j] /= sum;

@@ -6,7 +6,8 @@
 // from 0.0 feature by feature, which is what Decision() does, and the
 // intercept is added afterwards. With another BLAS the order differs and the
 // results agree within a few ulp. Probabilities go through expit (exact, as
-// scipy computes it) or softmax (numpy's exp: within a few ulp).
+// scipy computes it), softmax (numpy's exp: within a few ulp) or clipping
+// (exact).
 #pragma once
 
 #include <vector>
@@ -28,6 +29,10 @@ class LinearClassifierHead : public Head {
     kNone,         // no predict_proba (RidgeClassifier, LinearSVC, hinge SGD)
     kOvr,          // expit, then rows normalised to sum 1 (one-vs-rest)
     kMultinomial,  // softmax (of [-d, d] for a binary problem)
+    // SGDClassifier(loss="modified_huber"): (clip(d, -1, 1) + 1) / 2, as
+    // [1 - p, p] for a binary problem, else rows normalised to sum 1
+    // (uniform where every class gets 0).
+    kModifiedHuber,
   };
   // coef: k × n, row-major; intercept: k values.
   LinearClassifierHead(std::vector<double> coef, std::vector<double> intercept, size_t n,
