@@ -353,7 +353,7 @@ void LeavesOfRow(const Node* nodes, const TreeEnsemble::TopLevels& top, uint32_t
 
 size_t LeavesOfRows(const Node* nodes, const TreeTop& top, const float* x, size_t x_stride,
                     uint32_t rows, bool nan, uint32_t* out_rows, uint32_t* out_leaves) {
-  constexpr size_t kV = 4;
+  constexpr size_t kV = 2;
   if (rows == 0) return 0;
   return nan ? RowsKernel<true, kV>(nodes, top, x, x_stride, rows, out_rows, out_leaves)
              : RowsKernel<false, kV>(nodes, top, x, x_stride, rows, out_rows, out_leaves);
