@@ -1,32 +1,14 @@
-// reader_corpus_test: replays fuzz inputs without libFuzzer.
-//
-//   reader_corpus_test [--no-expect] [--verbose] PATH...
-//
-// Runs LLVMFuzzerTestOneInput over every file given, directories searched
-// recursively in name order, so a plain (gcc, sanitizer) build replays the
-// stored corpus and any crash reproducer. A crash, a sanitizer report, an
-// exception other than ark::Error or a contract abort ends the run (the name
-// of the file is printed first). Unless --no-expect, files named by
-// fuzz/make_corpus.py's convention are also checked against their expected
-// outcome:
-//   ok-*                  must pass every step;
-//   bad-CODE[+CODE...]-*  must fail with an ark::Error of one of the codes
-//                         (ErrorCodeName spelling; `any` accepts every code).
-// Exit status: 0 when every file behaved, 1 when one missed its expectation,
-// 2 on usage errors. --verbose prints every file's outcome.
+#include "corpus_main.h"
+
 #include <algorithm>
-#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
-#include <string>
 #include <vector>
 
-#include "reader_fuzz.h"
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+namespace ark::fuzz {
 
 namespace {
 
@@ -46,25 +28,23 @@ std::vector<std::string> Split(const std::string& s, char sep) {
   return parts;
 }
 
-// Returns an empty string when the outcome meets the expectation the file
-// name states (or states none), else what went wrong.
-std::string Describe(const ark::fuzz::Outcome& outcome) {
-  return outcome.ok ? std::string("success")
-                    : "ark::Error(" + std::string(ark::ErrorCodeName(outcome.code)) + ") at " +
-                          outcome.stage + ": " + outcome.message;
+std::string Describe(const Outcome& outcome) {
+  if (outcome.ok) return "success";
+  return "ark::Error(" + std::string(ErrorCodeName(outcome.code)) + ")" +
+         (outcome.stage.empty() ? "" : " at " + outcome.stage) + ": " + outcome.message;
 }
 
-std::string CheckExpectation(const std::string& name, const ark::fuzz::Outcome& outcome) {
+// Empty when the outcome meets the expectation the file name states (or
+// states none), else what went wrong.
+std::string CheckExpectation(const std::string& name, const Outcome& outcome) {
   const std::string got = Describe(outcome);
-  if (name.starts_with("ok-")) {
-    return outcome.ok ? "" : "expected success, got " + got;
-  }
+  if (name.starts_with("ok-")) return outcome.ok ? "" : "expected success, got " + got;
   if (!name.starts_with("bad-")) return "";
   const std::vector<std::string> parts = Split(name, '-');
   if (parts.size() < 2) return "";
-  const std::vector<std::string> codes = Split(parts[1], '+');
   if (outcome.ok) return "expected an ark::Error (" + parts[1] + "), got success";
-  const std::string code = ark::ErrorCodeName(outcome.code);
+  const std::vector<std::string> codes = Split(parts[1], '+');
+  const std::string code = ErrorCodeName(outcome.code);
   if (std::find(codes.begin(), codes.end(), "any") != codes.end() ||
       std::find(codes.begin(), codes.end(), code) != codes.end()) {
     return "";
@@ -74,7 +54,7 @@ std::string CheckExpectation(const std::string& name, const ark::fuzz::Outcome& 
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int CorpusMain(const CorpusTarget& target, int argc, char** argv) {
   bool expect = true, verbose = false;
   std::vector<fs::path> files;
   for (int i = 1; i < argc; ++i) {
@@ -98,12 +78,12 @@ int main(int argc, char** argv) {
     } else if (fs::exists(arg, ec)) {
       files.emplace_back(arg);
     } else {
-      std::fprintf(stderr, "reader_corpus_test: no such file or directory: %s\n", arg.c_str());
+      std::fprintf(stderr, "%s: no such file or directory: %s\n", target.name, arg.c_str());
       return 2;
     }
   }
   if (files.empty()) {
-    std::fprintf(stderr, "usage: reader_corpus_test [--no-expect] [--verbose] FILE_OR_DIR...\n");
+    std::fprintf(stderr, "usage: %s [--no-expect] [--verbose] FILE_OR_DIR...\n", target.name);
     return 2;
   }
 
@@ -111,26 +91,26 @@ int main(int argc, char** argv) {
   for (const fs::path& path : files) {
     std::vector<uint8_t> data;
     if (!ReadFile(path, &data)) {
-      std::fprintf(stderr, "reader_corpus_test: cannot read %s\n", path.c_str());
+      std::fprintf(stderr, "%s: cannot read %s\n", target.name, path.c_str());
       return 2;
     }
     // Printed before running so that a crash names its input.
     std::printf("%s\n", path.c_str());
     std::fflush(stdout);
-    LLVMFuzzerTestOneInput(data.data(), data.size());
-    if (!expect && !verbose) continue;
-    const std::string name = path.filename().string();
-    const ark::fuzz::Outcome outcome = ark::fuzz::ExerciseReader(data);
+    const Outcome outcome = target.run(data);
     if (verbose) std::printf("  -> %s\n", Describe(outcome).c_str());
     if (!expect) continue;
-    const std::string problem = CheckExpectation(name, outcome);
+    const std::string name = path.filename().string();
     if (name.starts_with("ok-") || name.starts_with("bad-")) ++checked;
+    const std::string problem = CheckExpectation(name, outcome);
     if (!problem.empty()) {
       ++failures;
       std::fprintf(stderr, "FAIL %s: %s\n", name.c_str(), problem.c_str());
     }
   }
-  std::printf("reader_corpus_test: %zu inputs, %d with an expected outcome, %d failed\n",
+  std::printf("%s: %zu inputs, %d with an expected outcome, %d failed\n", target.name,
               files.size(), checked, failures);
   return failures == 0 ? 0 : 1;
 }
+
+}  // namespace ark::fuzz

@@ -8,16 +8,10 @@
 // that a timeout or an out-of-memory report is a finding too.
 //
 // Built as a libFuzzer binary (`pickle_fuzz`, clang, -DARK_FUZZ=ON) and, with
-// ARK_PICKLE_CORPUS_MAIN defined, as the plain test `pickle_corpus_test`:
-//
-//   pickle_corpus_test [--verbose] FILE_OR_DIR...
-//
-// which replays every file (directories recursively, in name order) and
-// checks those named by convention against their expected outcome:
-//   ok-*                  must parse;
-//   bad-CODE[+CODE...]-*  must fail with an ark::Error of one of the codes
-//                         (ErrorCodeName spelling; `any` accepts every code).
-// Exit status 0 when every file behaved, 1 otherwise, 2 on usage errors.
+// ARK_CORPUS_MAIN defined and corpus_main.cc, as the plain test
+// `pickle_corpus_test`, which replays fuzz/pickle_corpus/ and checks the
+// files named by convention against their expected outcome (corpus_main.h;
+// ok-* must parse).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +21,7 @@
 
 #include "ark/format/error.h"
 #include "ark/interop/pickle.h"
+#include "corpus_main.h"
 
 namespace ark::fuzz {
 namespace {
@@ -122,12 +117,6 @@ void CheckGraph(const PickleGraph& g) {
   }
 }
 
-struct Outcome {
-  bool ok = true;
-  ErrorCode code = ErrorCode::kIo;
-  std::string message;
-};
-
 Outcome Exercise(const uint8_t* data, size_t size) {
   interop::PickleLimits limits;
   limits.max_decompressed_bytes = uint64_t{64} << 20;
@@ -154,108 +143,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   return 0;
 }
 
-#ifdef ARK_PICKLE_CORPUS_MAIN
-
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <sstream>
-
-namespace {
-
-namespace fs = std::filesystem;
-
-std::vector<std::string> Split(const std::string& s, char sep) {
-  std::vector<std::string> parts;
-  std::stringstream stream(s);
-  for (std::string part; std::getline(stream, part, sep);) parts.push_back(part);
-  return parts;
-}
-
-// Empty when the outcome meets what the file name expects.
-std::string Expectation(const std::string& name, const ark::fuzz::Outcome& outcome) {
-  const std::string got =
-      outcome.ok ? "success"
-                 : std::string(ark::ErrorCodeName(outcome.code)) + ": " + outcome.message;
-  if (name.starts_with("ok-")) return outcome.ok ? "" : "expected success, got " + got;
-  if (!name.starts_with("bad-")) return "";
-  const std::vector<std::string> parts = Split(name, '-');
-  if (parts.size() < 2) return "";
-  if (outcome.ok) return "expected an ark::Error (" + parts[1] + "), got success";
-  const std::vector<std::string> codes = Split(parts[1], '+');
-  const std::string code = ark::ErrorCodeName(outcome.code);
-  if (std::find(codes.begin(), codes.end(), "any") != codes.end() ||
-      std::find(codes.begin(), codes.end(), code) != codes.end()) {
-    return "";
-  }
-  return "expected ark::Error(" + parts[1] + "), got " + got;
-}
-
-}  // namespace
-
+#ifdef ARK_CORPUS_MAIN
 int main(int argc, char** argv) {
-  bool verbose = false;
-  std::vector<fs::path> files;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--verbose") {
-      verbose = true;
-      continue;
-    }
-    std::error_code ec;
-    if (fs::is_directory(arg, ec)) {
-      std::vector<fs::path> found;
-      for (const auto& entry : fs::recursive_directory_iterator(arg)) {
-        if (entry.is_regular_file()) found.push_back(entry.path());
-      }
-      std::sort(found.begin(), found.end());
-      files.insert(files.end(), found.begin(), found.end());
-    } else if (fs::exists(arg, ec)) {
-      files.emplace_back(arg);
-    } else {
-      std::fprintf(stderr, "pickle_corpus_test: no such file or directory: %s\n", arg.c_str());
-      return 2;
-    }
-  }
-  if (files.empty()) {
-    std::fprintf(stderr, "usage: pickle_corpus_test [--verbose] FILE_OR_DIR...\n");
-    return 2;
-  }
-  int failures = 0, checked = 0;
-  for (const fs::path& path : files) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in.is_open()) {
-      std::fprintf(stderr, "pickle_corpus_test: cannot open %s\n", path.c_str());
-      return 2;
-    }
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) {
-      std::fprintf(stderr, "pickle_corpus_test: cannot read %s\n", path.c_str());
-      return 2;
-    }
-    std::printf("%s\n", path.c_str());  // before running, so that a crash names its input
-    std::fflush(stdout);
-    const ark::fuzz::Outcome outcome =
-        ark::fuzz::Exercise(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-    if (verbose) {
-      std::printf(
-          "  -> %s\n",
-          outcome.ok
-              ? "success"
-              : (ark::ErrorCodeName(outcome.code) + std::string(": ") + outcome.message).c_str());
-    }
-    const std::string name = path.filename().string();
-    if (name.starts_with("ok-") || name.starts_with("bad-")) ++checked;
-    const std::string problem = Expectation(name, outcome);
-    if (!problem.empty()) {
-      ++failures;
-      std::fprintf(stderr, "FAIL %s: %s\n", name.c_str(), problem.c_str());
-    }
-  }
-  std::printf("pickle_corpus_test: %zu inputs, %d with an expected outcome, %d failed\n",
-              files.size(), checked, failures);
-  return failures == 0 ? 0 : 1;
+  const ark::fuzz::CorpusTarget target{"pickle_corpus_test", [](std::span<const uint8_t> data) {
+                                         return ark::fuzz::Exercise(data.data(), data.size());
+                                       }};
+  return ark::fuzz::CorpusMain(target, argc, argv);
 }
-
-#endif  // ARK_PICKLE_CORPUS_MAIN
+#endif

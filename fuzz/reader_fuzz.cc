@@ -1,8 +1,9 @@
 // Fuzz target of the .ark reader: LLVMFuzzerTestOneInput runs ExerciseReader
 // on the input as given, then again with its footer repaired (see
 // reader_fuzz.h). Built as a libFuzzer binary (`reader_fuzz`, clang,
-// -DARK_FUZZ=ON, scripts/fuzz.sh) and, with corpus_main.cc, as the plain test
-// `reader_corpus_test` that replays fuzz/corpus/.
+// -DARK_FUZZ=ON, scripts/fuzz.sh) and, with ARK_CORPUS_MAIN defined and
+// corpus_main.cc, as the plain test `reader_corpus_test` that replays
+// fuzz/corpus/ (corpus_main.h).
 //
 // Findings are crashes, sanitizer reports, exceptions other than ark::Error,
 // and the aborts below, each naming the broken contract. Every step is
@@ -415,3 +416,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   return 0;
 }
+
+#ifdef ARK_CORPUS_MAIN
+int main(int argc, char** argv) {
+  const ark::fuzz::CorpusTarget target{
+      "reader_corpus_test", [](std::span<const uint8_t> data) {
+        LLVMFuzzerTestOneInput(data.data(), data.size());
+        return ark::fuzz::ExerciseReader(data);
+      }};
+  return ark::fuzz::CorpusMain(target, argc, argv);
+}
+#endif

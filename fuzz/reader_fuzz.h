@@ -19,6 +19,7 @@
 #include <string>
 
 #include "ark/format/error.h"
+#include "corpus_main.h"
 
 namespace ark::fuzz {
 
@@ -28,13 +29,6 @@ namespace ark::fuzz {
 // expand 65,536 times, FORMAT.md §7).
 inline constexpr uint64_t kMaxBlobBytes = 64ull << 20;
 inline constexpr uint64_t kMaxTotalBytes = 128ull << 20;
-
-struct Outcome {
-  bool ok = true;     // every step ran without an ark::Error
-  std::string stage;  // the step that threw first: "open", "read_blob 3", ...
-  ErrorCode code = ErrorCode::kIo;
-  std::string message;
-};
 
 Outcome ExerciseReader(std::span<const uint8_t> data);
 
